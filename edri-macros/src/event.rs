@@ -1,0 +1,469 @@
+//! `#[event(...)]`: parse -> model -> validate -> expand.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{Attribute, Data, DeriveInput, Field, Fields, Ident, LitStr, Type};
+
+use crate::diagnostics::Errors;
+
+const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Notification,
+    Request,
+}
+
+#[derive(Default)]
+struct Args {
+    kind: Option<(Kind, Span)>,
+    name: Option<LitStr>,
+    response: Option<Type>,
+    shared: Option<Span>,
+    rest: Option<LitStr>,
+    ws: Option<Span>,
+}
+
+fn parse_args(args: TokenStream, errors: &mut Errors) -> Args {
+    let mut parsed = Args::default();
+    let parser = syn::meta::parser(|meta| {
+        let path = &meta.path;
+        let kind = if path.is_ident("notification") {
+            Some(Kind::Notification)
+        } else if path.is_ident("request") {
+            Some(Kind::Request)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            if parsed.kind.is_some() {
+                return Err(meta.error("an event has one kind: `notification` or `request`"));
+            }
+            parsed.kind = Some((kind, path.span()));
+        } else if path.is_ident("tunnel") {
+            return Err(meta.error("tunnel events are not available yet in this version of edri"));
+        } else if path.is_ident("name") {
+            parsed.name = Some(meta.value()?.parse()?);
+        } else if path.is_ident("response") {
+            parsed.response = Some(meta.value()?.parse()?);
+        } else if path.is_ident("shared") {
+            parsed.shared = Some(path.span());
+        } else if path.is_ident("rest") {
+            parsed.rest = Some(meta.value()?.parse()?);
+        } else if path.is_ident("ws") {
+            parsed.ws = Some(path.span());
+        } else {
+            return Err(meta.error(format!(
+                "unknown #[event] argument `{}`; expected `notification`, `request`, `name = \"...\"`, \
+                 `response = Type`, `shared`, `rest = \"METHOD /path\"` or `ws`",
+                path.to_token_stream()
+            )));
+        }
+        Ok(())
+    });
+    if let Err(error) = syn::parse::Parser::parse2(parser, args) {
+        errors.push(error);
+    }
+    parsed
+}
+
+/// The checked model of one event.
+struct Model {
+    input: DeriveInput,
+    kind: Kind,
+    name: String,
+    request_fields: Vec<Field>,
+    response_fields: Vec<Field>,
+    response: Option<Type>,
+    shared: bool,
+    rest: Option<String>,
+    ws: bool,
+}
+
+pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
+    let mut input: DeriveInput = match syn::parse2(input.clone()) {
+        Ok(input) => input,
+        Err(_) => {
+            // Not a struct, enum or union at all: let the error point at the item.
+            let error = syn::Error::new(
+                Span::call_site(),
+                "#[event] goes on a struct with named fields",
+            )
+            .to_compile_error();
+            return quote!(#error #input);
+        }
+    };
+    let mut errors = Errors::default();
+    let args = parse_args(args, &mut errors);
+    let model = build(&mut input, args, &mut errors);
+    match (errors.into_result(), model) {
+        (Ok(()), Some(model)) => model.expand(),
+        (Err(error), _) => {
+            let error = error.to_compile_error();
+            quote!(#input #error)
+        }
+        (Ok(()), None) => quote!(#input),
+    }
+}
+
+fn build(input: &mut DeriveInput, args: Args, errors: &mut Errors) -> Option<Model> {
+    let fields = match &mut input.data {
+        Data::Struct(data) => {
+            match &mut data.fields {
+                Fields::Named(named) => Some(named),
+                Fields::Unnamed(unnamed) => {
+                    errors.add(
+                    unnamed.span(),
+                    "#[event] needs named fields: events travel as JSON objects and by name; write `struct Name { field: Type }`",
+                );
+                    None
+                }
+                Fields::Unit => {
+                    errors.add(
+                    input.ident.span(),
+                    format!("#[event] needs braces: write `struct {} {{}}` for an event without fields", input.ident),
+                );
+                    None
+                }
+            }
+        }
+        Data::Enum(data) => {
+            errors.add(
+                data.enum_token.span,
+                "#[event] goes on a struct with named fields, not on an enum",
+            );
+            None
+        }
+        Data::Union(data) => {
+            errors.add(
+                data.union_token.span,
+                "#[event] goes on a struct with named fields, not on a union",
+            );
+            None
+        }
+    };
+    if !input.generics.params.is_empty() {
+        errors.add(
+            input.generics.span(),
+            "#[event] does not support generic structs: an event has one wire name and one type",
+        );
+    }
+    let Some((kind, _)) = args.kind else {
+        errors.add(
+            Span::call_site(),
+            "#[event] needs a kind: `#[event(notification)]` or `#[event(request)]`",
+        );
+        return None;
+    };
+    let fields = fields?;
+
+    let mut request_fields = Vec::new();
+    let mut response_fields = Vec::new();
+    for field in std::mem::take(&mut fields.named) {
+        let (marker, attrs): (Vec<Attribute>, Vec<Attribute>) = field
+            .attrs
+            .iter()
+            .cloned()
+            .partition(|attr| attr.path().is_ident("response"));
+        let mut field = field;
+        field.attrs = attrs;
+        match marker.first() {
+            Some(attr) if kind == Kind::Notification => {
+                errors.add(
+                    attr.span(),
+                    "#[response] fields belong to requests; a notification has no answer",
+                );
+                request_fields.push(field);
+            }
+            Some(attr) if args.response.is_some() => {
+                errors.add(
+                    attr.span(),
+                    "use either `response = Type` or #[response] fields, not both",
+                );
+                request_fields.push(field);
+            }
+            Some(_) => response_fields.push(field),
+            None => request_fields.push(field),
+        }
+    }
+    // Keep the user's struct whole for the error path.
+    fields.named = request_fields
+        .iter()
+        .chain(&response_fields)
+        .cloned()
+        .collect();
+
+    if kind == Kind::Notification {
+        if let Some(response) = &args.response {
+            errors.add(
+                response.span(),
+                "`response = Type` belongs to requests; a notification has no answer",
+            );
+        }
+        if let Some(rest) = &args.rest {
+            errors.add(
+                rest.span(),
+                "`rest` works only on requests: a REST call needs an answer; use `ws` to push notifications over WebSocket",
+            );
+        }
+    }
+    let rest = args
+        .rest
+        .as_ref()
+        .and_then(|rest| check_rest(rest, &request_fields, &input.ident, errors));
+
+    let name = match &args.name {
+        Some(name) if name.value().trim().is_empty() => {
+            errors.add(name.span(), "an event name cannot be empty");
+            String::new()
+        }
+        Some(name) => name.value(),
+        None => kebab_case(&input.ident.to_string()),
+    };
+    Some(Model {
+        input: input.clone(),
+        kind,
+        name,
+        request_fields,
+        response_fields,
+        response: args.response,
+        shared: args.shared.is_some(),
+        ws: args.ws.is_some() || rest.is_some(),
+        rest,
+    })
+}
+
+/// Checks `"METHOD /path/{field}"`; returns it normalized.
+fn check_rest(
+    rest: &LitStr,
+    fields: &[Field],
+    ident: &Ident,
+    errors: &mut Errors,
+) -> Option<String> {
+    let value = rest.value();
+    let mut parts = value.split_whitespace();
+    let (Some(method), Some(path), None) = (parts.next(), parts.next(), parts.next()) else {
+        errors.add(
+            rest.span(),
+            "`rest` takes \"METHOD /path\", for example `rest = \"GET /greet/{name}\"`",
+        );
+        return None;
+    };
+    let mut ok = true;
+    if !METHODS.contains(&method) {
+        errors.add(
+            rest.span(),
+            format!(
+                "`{method}` is not an HTTP method edri routes; expected one of {}",
+                METHODS.join(", ")
+            ),
+        );
+        ok = false;
+    }
+    if !path.starts_with('/') {
+        errors.add(
+            rest.span(),
+            format!("the REST path `{path}` must start with `/`"),
+        );
+        ok = false;
+    }
+    let names: Vec<String> = fields
+        .iter()
+        .filter_map(|field| field.ident.as_ref().map(|ident| ident.to_string()))
+        .collect();
+    for segment in path.split('/') {
+        let Some(placeholder) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) else {
+            if segment.contains(['{', '}']) {
+                errors.add(rest.span(), format!("a path placeholder fills a whole segment, as in `/{{name}}`; got `{segment}`"));
+                ok = false;
+            }
+            continue;
+        };
+        if !names.iter().any(|name| name == placeholder) {
+            let known = if names.is_empty() {
+                "it has no request fields".to_owned()
+            } else {
+                format!("its request fields are {}", names.join(", "))
+            };
+            errors.add(
+                rest.span(),
+                format!(
+                    "the path placeholder `{{{placeholder}}}` names no field of `{ident}`; {known}"
+                ),
+            );
+            ok = false;
+        }
+    }
+    ok.then(|| format!("{method} {path}"))
+}
+
+/// `FileUploaded` -> `file-uploaded`, `HTTPServer` -> `http-server`.
+fn kebab_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let after_lower =
+                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+            let ends_acronym = i > 0
+                && chars[i - 1].is_uppercase()
+                && chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if after_lower || ends_acronym {
+                out.push('-');
+            }
+            out.extend(c.to_lowercase());
+        } else if c == '_' {
+            out.push('-');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The derives an event needs, minus those the user already wrote.
+fn derives(attrs: &[Attribute]) -> TokenStream {
+    let mut written = Vec::new();
+    for attr in attrs.iter().filter(|attr| attr.path().is_ident("derive")) {
+        let _ = attr.parse_nested_meta(|meta| {
+            if let Some(last) = meta.path.segments.last() {
+                written.push(last.ident.to_string());
+            }
+            Ok(())
+        });
+    }
+    let wanted = [
+        ("Clone", quote!(::core::clone::Clone)),
+        ("Debug", quote!(::core::fmt::Debug)),
+        ("Serialize", quote!(::edri::__private::serde::Serialize)),
+        ("Deserialize", quote!(::edri::__private::serde::Deserialize)),
+    ];
+    let missing = wanted
+        .iter()
+        .filter(|(name, _)| !written.iter().any(|w| w == name))
+        .map(|(_, path)| path);
+    quote! {
+        #[derive(#(#missing),*)]
+        #[serde(crate = "::edri::__private::serde")]
+    }
+}
+
+/// Routes each field through edri's serde check, unless the user chose how to serialize it.
+fn checked_fields(fields: &[Field]) -> Vec<TokenStream> {
+    fields
+        .iter()
+        .map(|field| {
+            let has_own = field.attrs.iter().any(|attr| {
+                attr.path().is_ident("serde") && attr.to_token_stream().to_string().contains("with")
+            });
+            let check = (!has_own).then(
+                || quote_spanned!(field.ty.span()=> #[serde(with = "::edri::__private::wire")]),
+            );
+            quote!(#check #field)
+        })
+        .collect()
+}
+
+impl Model {
+    fn expand(self) -> TokenStream {
+        let DeriveInput {
+            attrs, vis, ident, ..
+        } = &self.input;
+        let event_derives = derives(attrs);
+        let request_fields = checked_fields(&self.request_fields);
+        let name = &self.name;
+        let shared = self.shared;
+        let ws = self.ws;
+        let rest = match &self.rest {
+            Some(rest) => quote!(::core::option::Option::Some(#rest)),
+            None => quote!(::core::option::Option::None),
+        };
+
+        let mut extra = TokenStream::new();
+        let (kind, kind_type) = match self.kind {
+            Kind::Notification => {
+                extra.extend(quote!(impl ::edri::Notification for #ident {}));
+                (
+                    quote!(Notification),
+                    quote!(::edri::__private::NotificationKind),
+                )
+            }
+            Kind::Request => {
+                let response = match &self.response {
+                    Some(response) => response.to_token_stream(),
+                    None if self.response_fields.is_empty() => quote!(()),
+                    None => {
+                        let response_ident = format_ident!("{}Response", ident);
+                        let fields = checked_fields(&self.response_fields);
+                        let doc = format!(
+                            "The response of [`{ident}`], generated from its `#[response]` fields."
+                        );
+                        let response_derives = derives(&[]);
+                        extra.extend(quote! {
+                            #[doc = #doc]
+                            #response_derives
+                            #vis struct #response_ident {
+                                #(#fields),*
+                            }
+                        });
+                        response_ident.to_token_stream()
+                    }
+                };
+                extra.extend(quote! {
+                    impl ::edri::Request for #ident {
+                        type Response = #response;
+                    }
+                });
+                (
+                    quote!(Request),
+                    quote!(::edri::__private::RequestKind<#response>),
+                )
+            }
+        };
+        let type_name = ident.to_string();
+
+        quote! {
+            #(#attrs)*
+            #event_derives
+            #vis struct #ident {
+                #(#request_fields),*
+            }
+
+            impl ::edri::Event for #ident {
+                const NAME: &'static str = #name;
+                const KIND: ::edri::EventKind = ::edri::EventKind::#kind;
+                const SHARED: bool = #shared;
+                type Kind = #kind_type;
+            }
+
+            #extra
+
+            ::edri::__private::inventory::submit! {
+                ::edri::__private::EventInfo {
+                    name: #name,
+                    type_name: ::core::concat!(::core::module_path!(), "::", #type_name),
+                    kind: ::edri::EventKind::#kind,
+                    shared: #shared,
+                    rest: #rest,
+                    ws: #ws,
+                    location: ::core::concat!(::core::file!(), ":", ::core::line!()),
+                    type_id: ::core::any::TypeId::of::<#ident>,
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kebab_case;
+
+    #[test]
+    fn names_are_kebab_case() {
+        assert_eq!(kebab_case("FileUploaded"), "file-uploaded");
+        assert_eq!(kebab_case("Greet"), "greet");
+        assert_eq!(kebab_case("HTTPServer"), "http-server");
+        assert_eq!(kebab_case("Get2Files"), "get2-files");
+    }
+}

@@ -1,0 +1,125 @@
+//! Runtime settings: defaults, overridden by `EDRI_*` environment variables, overridden by
+//! builder calls.
+
+use std::time::Duration;
+
+use crate::Error;
+
+/// The settings of one edri system.
+#[derive(Clone, Debug)]
+pub(crate) struct Config {
+    /// How long `ask` and `send` wait for an answer (`EDRI_REQUEST_TIMEOUT`).
+    pub(crate) request_timeout: Duration,
+    /// How long a notification nobody subscribes to is kept for a late subscriber
+    /// (`EDRI_CACHE_TIMEOUT`).
+    pub(crate) unrouted_window: Duration,
+    /// How many such notifications are kept at most (`EDRI_CACHE_SIZE`).
+    pub(crate) unrouted_capacity: usize,
+    /// Queue capacity of a manager that sets none (`EDRI_QUEUE_CAPACITY`).
+    pub(crate) queue_capacity: usize,
+    /// How long shutdown waits for managers to finish their queues (`EDRI_SHUTDOWN_TIMEOUT`).
+    pub(crate) shutdown_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(30),
+            unrouted_window: Duration::from_secs(30),
+            unrouted_capacity: 10_000,
+            queue_capacity: 1024,
+            shutdown_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Config {
+    /// The defaults with the environment's overrides applied.
+    pub(crate) fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let mut config = Config::default();
+        let duration = |name: &'static str, target: &mut Duration| -> Result<(), Error> {
+            if let Some(value) = lookup(name) {
+                *target = parse_duration(&value).map_err(|reason| Error::InvalidEnv {
+                    name,
+                    value,
+                    reason,
+                })?;
+            }
+            Ok(())
+        };
+        duration("EDRI_REQUEST_TIMEOUT", &mut config.request_timeout)?;
+        duration("EDRI_CACHE_TIMEOUT", &mut config.unrouted_window)?;
+        duration("EDRI_SHUTDOWN_TIMEOUT", &mut config.shutdown_timeout)?;
+        let count = |name: &'static str, target: &mut usize, minimum: usize| -> Result<(), Error> {
+            if let Some(value) = lookup(name) {
+                *target = match value.trim().parse::<usize>() {
+                    Ok(n) if n >= minimum => n,
+                    _ => {
+                        return Err(Error::InvalidEnv {
+                            name,
+                            value,
+                            reason: format!("expected a whole number of at least {minimum}"),
+                        })
+                    }
+                };
+            }
+            Ok(())
+        };
+        count("EDRI_CACHE_SIZE", &mut config.unrouted_capacity, 0)?;
+        count("EDRI_QUEUE_CAPACITY", &mut config.queue_capacity, 1)?;
+        Ok(config)
+    }
+}
+
+/// Parses `"30"`, `"2.5"` (seconds), `"500ms"`, `"30s"` or `"2m"`.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60.0)
+    } else {
+        (text, 1.0)
+    };
+    let invalid =
+        || format!("expected a duration such as `30`, `2.5s`, `500ms` or `2m`, got `{text}`");
+    let value: f64 = number.trim().parse().map_err(|_| invalid())?;
+    Duration::try_from_secs_f64(value * scale).map_err(|_| invalid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_every_unit() {
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2.5s"), Ok(Duration::from_millis(2500)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration(" 2m "), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn environment_overrides_defaults_and_names_bad_values() {
+        let config =
+            Config::from_lookup(|name| (name == "EDRI_REQUEST_TIMEOUT").then(|| "5".into()))
+                .unwrap();
+        assert_eq!(config.request_timeout, Duration::from_secs(5));
+        assert_eq!(config.queue_capacity, 1024);
+
+        let error = Config::from_lookup(|name| (name == "EDRI_QUEUE_CAPACITY").then(|| "0".into()))
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("EDRI_QUEUE_CAPACITY=\"0\""),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! [`Context`]: what a solver or hook uses to talk to the rest of the system.
+
+use std::any::{Any, TypeId};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::mailbox::AnswerDelivery;
+use crate::request::{all_answers, first_answer, forward_answers};
+use crate::router::Router;
+use crate::{Failure, Notification, Request};
+
+/// A manager's link to the router, handed to solvers (`ctx: &Context`) and lifecycle hooks.
+///
+/// ```
+/// use edri::prelude::*;
+/// use edri::events::test::{Ping, Test};
+///
+/// #[derive(Default)]
+/// pub struct Dummy;
+///
+/// #[manager]
+/// impl Dummy {
+///     // The seed's "sending a message from a manager": a Test arrives, a Ping goes out.
+///     #[solve(req)]
+///     async fn do_something(&mut self, _event: Test, ctx: &Context) -> TestResponse {
+///         let _ = ctx.ask(Ping {}).await;
+///         TestResponse { random: 4 }
+///     }
+/// }
+/// # use edri::events::test::TestResponse;
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    router: Arc<Router>,
+    name: Arc<str>,
+    answers: mpsc::UnboundedSender<AnswerDelivery>,
+    /// The manager's `#[solve(res)]` solvers: event type and index.
+    answer_solvers: Vec<(TypeId, u16)>,
+}
+
+impl Context {
+    pub(crate) fn new(
+        router: Arc<Router>,
+        name: Arc<str>,
+        answers: mpsc::UnboundedSender<AnswerDelivery>,
+        answer_solvers: Vec<(TypeId, u16)>,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                router,
+                name,
+                answers,
+                answer_solvers,
+            }),
+        }
+    }
+
+    /// The name of the manager this context belongs to.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Sends a notification to every subscriber; waits while a subscriber's queue is full.
+    ///
+    /// A notification nobody subscribes to is kept for a while for a late subscriber.
+    pub async fn notify<E: Notification>(&self, event: E) {
+        self.inner
+            .router
+            .notify(TypeId::of::<E>(), E::NAME, Arc::new(event))
+            .await;
+    }
+
+    /// Sends a request; each solver's answer arrives at this manager's `#[solve(res)]` solver
+    /// for `E`, a [`Failure`] included (timeout, nobody solves it, the solver failed).
+    pub async fn send<E: Request>(&self, event: E) {
+        let Some(&(_, solver)) = self
+            .inner
+            .answer_solvers
+            .iter()
+            .find(|(id, _)| *id == TypeId::of::<E>())
+        else {
+            tracing::warn!(
+                manager = self.name(),
+                event = E::NAME,
+                "ctx.send() of a request this manager has no #[solve(res)] for: its answer is discarded; use ctx.ask() or add a #[solve(res)] solver"
+            );
+            self.inner
+                .router
+                .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
+                .await;
+            return;
+        };
+        let request: Arc<dyn Any + Send + Sync> = Arc::new(event);
+        let answers = self
+            .inner
+            .router
+            .request(TypeId::of::<E>(), E::NAME, request.clone())
+            .await;
+        let timeout = self.inner.router.config.request_timeout;
+        forward_answers(
+            E::NAME,
+            request,
+            answers,
+            timeout,
+            solver,
+            &self.inner.answers,
+        );
+    }
+
+    /// Sends a request and waits for the first answer, up to the default request timeout.
+    pub async fn ask<E: Request>(&self, event: E) -> Result<E::Response, Failure> {
+        self.ask_timeout(event, self.inner.router.config.request_timeout)
+            .await
+    }
+
+    /// Sends a request and waits for the first answer, up to `timeout`.
+    pub async fn ask_timeout<E: Request>(
+        &self,
+        event: E,
+        timeout: Duration,
+    ) -> Result<E::Response, Failure> {
+        let answers = self
+            .inner
+            .router
+            .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
+            .await;
+        first_answer(E::NAME, answers, timeout).await
+    }
+
+    /// Sends a request to every solver and collects each answer within `timeout`.
+    pub async fn gather<E: Request>(
+        &self,
+        event: E,
+        timeout: Duration,
+    ) -> Vec<Result<E::Response, Failure>> {
+        let answers = self
+            .inner
+            .router
+            .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
+            .await;
+        all_answers(E::NAME, answers, timeout).await
+    }
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("manager", &self.name())
+            .finish()
+    }
+}

@@ -1,0 +1,96 @@
+//! [`Error`]: what can go wrong when starting, running or talking to edri.
+
+use crate::Failure;
+
+/// The result type of edri's fallible operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// An error of the edri runtime (startup, configuration, shutdown).
+///
+/// Answers to requests fail with a [`Failure`] instead; `Error` converts from it, so `?` works
+/// on both in a function returning [`edri::Result`](crate::Result).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two event types share one wire name.
+    #[error(
+        "two events are named `{name}`: `{first}` ({first_location}) and `{second}` ({second_location}); \
+         give one of them another name with #[event(..., name = \"...\")]"
+    )]
+    DuplicateEventName {
+        /// The shared wire name.
+        name: &'static str,
+        /// The first type.
+        first: &'static str,
+        /// Where the first type is declared.
+        first_location: &'static str,
+        /// The second type.
+        second: &'static str,
+        /// Where the second type is declared.
+        second_location: &'static str,
+    },
+    /// Automatic registration found no events at all.
+    #[error(
+        "automatic event registration found nothing on this target: edri relies on the `inventory` \
+         crate, which needs link-time constructors (supported on Linux, macOS, Windows, iOS, Android, \
+         FreeBSD and WebAssembly with a constructor-aware runtime)"
+    )]
+    NothingRegistered,
+    /// A manager solves an event whose registration is missing.
+    #[error(
+        "manager `{manager}` solves `{event}` ({location}), but that event is not registered: \
+         declare it with #[event(...)] and make sure the crate that declares it is linked"
+    )]
+    UnregisteredEvent {
+        /// The manager's name.
+        manager: String,
+        /// The event's type name.
+        event: &'static str,
+        /// Where the solver is declared.
+        location: &'static str,
+    },
+    /// One manager has two solvers for one event in one direction.
+    #[error(
+        "manager `{manager}` has two #[solve({direction})] solvers for `{event}`: {first} and {second}"
+    )]
+    DuplicateSolver {
+        /// The manager's name.
+        manager: String,
+        /// The event's wire name.
+        event: &'static str,
+        /// `req` or `res`.
+        direction: &'static str,
+        /// Where the first solver is declared.
+        first: &'static str,
+        /// Where the second solver is declared.
+        second: &'static str,
+    },
+    /// Two managers were given one name.
+    #[error("two managers are named `{0}`; give one another name with #[manager(name = \"...\")]")]
+    DuplicateManager(String),
+    /// An environment variable holds a value edri cannot use.
+    #[error("environment variable {name}={value:?} is invalid: {reason}")]
+    InvalidEnv {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// [`Edri::run`](crate::Edri::run) was called from inside a tokio runtime.
+    #[error(
+        "Edri::run() blocks and starts its own tokio runtime, so it cannot be called from async code; \
+         use `Edri::start().await` there instead"
+    )]
+    NestedRuntime,
+    /// The tokio runtime or the signal handlers could not be set up.
+    #[error("cannot set up the runtime: {0}")]
+    Io(#[from] std::io::Error),
+    /// The system is shutting down or has stopped.
+    #[error("edri is shutting down")]
+    ShuttingDown,
+    /// A request failed.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}

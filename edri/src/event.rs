@@ -1,0 +1,169 @@
+//! The [`Event`] traits and the registry of declared events.
+//!
+//! `#[event(...)]` implements these traits and registers the type; users do not implement them
+//! by hand.
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::OnceLock;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::Error;
+
+/// What kind of event a type is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// Announces that something happened; nobody answers.
+    Notification,
+    /// Asks for something; each solver answers with a `Result<Response, Failure>`.
+    Request,
+}
+
+/// A message that managers exchange through the router.
+///
+/// Implemented by `#[event(...)]`, which also derives `Clone`, `Debug`, `Serialize` and
+/// `Deserialize` and registers the type under its wire name.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an edri event",
+    label = "not an #[event] type",
+    note = "declare it with `#[event(notification)]` or `#[event(request)]`"
+)]
+pub trait Event: Clone + Debug + Send + Sync + Serialize + DeserializeOwned + 'static {
+    /// The wire name: kebab-case of the type name unless `name = "..."` says otherwise.
+    const NAME: &'static str;
+    /// Notification or request.
+    const KIND: EventKind;
+    /// Whether the event may cross the switch to other routers.
+    const SHARED: bool;
+    /// What a `#[solve(req)]` solver of this event may return: [`NotificationKind`] or
+    /// [`RequestKind`].
+    #[doc(hidden)]
+    type Kind: 'static;
+}
+
+/// The [`Event::Kind`] of notifications.
+#[doc(hidden)]
+pub struct NotificationKind;
+
+/// The [`Event::Kind`] of requests whose response is `R`.
+#[doc(hidden)]
+pub struct RequestKind<R>(std::marker::PhantomData<fn() -> R>);
+
+/// An event that announces something; it has no answer.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a notification",
+    label = "a request is asked (`ask`, `send`, `gather`), not notified",
+    note = "notifications are declared with `#[event(notification)]`"
+)]
+pub trait Notification: Event {}
+
+/// An event that asks for an answer.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a request, so it has no answer",
+    label = "not an #[event(request)] type",
+    note = "requests are declared with `#[event(request)]`; `#[solve(res)]`, `ask`, `send` and `gather` take requests only"
+)]
+pub trait Request: Event {
+    /// What a successful answer carries: the generated `<Name>Response`, the type named by
+    /// `response = Type`, or `()` for a request answered by its status alone.
+    type Response: Debug + Send + Serialize + DeserializeOwned + 'static;
+}
+
+/// The registration of one event type, submitted by `#[event]` through `inventory`.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct EventInfo {
+    pub name: &'static str,
+    pub type_name: &'static str,
+    pub kind: EventKind,
+    pub shared: bool,
+    /// `"METHOD /path"` when the event is exposed over REST.
+    pub rest: Option<&'static str>,
+    /// Whether the event is exposed over WebSocket.
+    pub ws: bool,
+    /// `file:line` of the declaration.
+    pub location: &'static str,
+    pub type_id: fn() -> TypeId,
+}
+
+inventory::collect!(EventInfo);
+
+/// The checked registry: every declared event by wire name and by type.
+pub(crate) struct Registry {
+    by_type: HashMap<TypeId, &'static EventInfo>,
+}
+
+impl Registry {
+    /// The registry, checked once per process; the same error is returned on every start.
+    pub(crate) fn get() -> Result<&'static Registry, Error> {
+        static REGISTRY: OnceLock<Result<Registry, RegistryError>> = OnceLock::new();
+        match REGISTRY.get_or_init(Registry::build) {
+            Ok(registry) => Ok(registry),
+            Err(error) => Err(error.to_error()),
+        }
+    }
+
+    fn build() -> Result<Registry, RegistryError> {
+        let mut by_name: HashMap<&'static str, &'static EventInfo> = HashMap::new();
+        let mut by_type = HashMap::new();
+        for info in inventory::iter::<EventInfo> {
+            if let Some(first) = by_name.insert(info.name, info) {
+                // Report the pair in a stable order, whatever order the linker chose.
+                let (first, second) =
+                    if (first.location, first.type_name) <= (info.location, info.type_name) {
+                        (first, info)
+                    } else {
+                        (info, first)
+                    };
+                return Err(RegistryError::Duplicate(first, second));
+            }
+            by_type.insert((info.type_id)(), info);
+        }
+        if by_type.is_empty() {
+            return Err(RegistryError::Empty);
+        }
+        Ok(Registry { by_type })
+    }
+
+    /// The registration of an event type, if it was registered.
+    pub(crate) fn info(&self, type_id: TypeId) -> Option<&'static EventInfo> {
+        self.by_type.get(&type_id).copied()
+    }
+
+    /// Every registered event.
+    pub(crate) fn events(&self) -> impl Iterator<Item = &'static EventInfo> + '_ {
+        self.by_type.values().copied()
+    }
+}
+
+enum RegistryError {
+    Duplicate(&'static EventInfo, &'static EventInfo),
+    Empty,
+}
+
+impl RegistryError {
+    fn to_error(&self) -> Error {
+        match self {
+            RegistryError::Duplicate(first, second) => Error::DuplicateEventName {
+                name: first.name,
+                first: first.type_name,
+                first_location: first.location,
+                second: second.type_name,
+                second_location: second.location,
+            },
+            RegistryError::Empty => Error::NothingRegistered,
+        }
+    }
+}
+
+/// Every event registered in this program, for tools such as the API broker and docs pages.
+///
+/// Fails like [`Edri::start`](crate::Edri::start) when two events share a name.
+pub fn registered_events() -> Result<Vec<&'static EventInfo>, Error> {
+    let mut events: Vec<_> = Registry::get()?.events().collect();
+    events.sort_by_key(|info| info.name);
+    Ok(events)
+}

@@ -1,0 +1,3 @@
+//! Events that come with edri.
+
+pub mod test;

@@ -1,0 +1,127 @@
+//! The flows of a request: awaiting the first answer, gathering all answers, and forwarding
+//! answers to a manager's `#[solve(res)]`.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::{timeout_at, Instant};
+
+use crate::mailbox::AnswerDelivery;
+use crate::responder::{stopped_before_answering, typed_answer, Answer};
+use crate::router::Answers;
+use crate::Failure;
+
+fn unavailable(event: &'static str) -> Failure {
+    Failure::unavailable(format!("no manager solves `{event}`"))
+}
+
+fn timed_out(event: &'static str, timeout: Duration) -> Failure {
+    Failure::timeout(format!("no answer to `{event}` within {timeout:?}"))
+}
+
+/// Awaits one answer until the deadline.
+async fn answer_until(
+    event: &'static str,
+    receiver: oneshot::Receiver<Answer>,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<Answer, oneshot::error::RecvError> {
+    match timeout_at(deadline, receiver).await {
+        Ok(received) => received,
+        Err(_) => Ok(Err(timed_out(event, timeout))),
+    }
+}
+
+/// The first successful answer; when every solver fails, the first failure.
+pub(crate) async fn first_answer<R: 'static>(
+    event: &'static str,
+    answers: Answers,
+    timeout: Duration,
+) -> Result<R, Failure> {
+    let deadline = Instant::now() + timeout;
+    match answers {
+        Answers::None => Err(unavailable(event)),
+        Answers::One(receiver) => typed_answer(
+            event,
+            answer_until(event, receiver, deadline, timeout).await,
+        ),
+        Answers::Many(receivers) => {
+            let mut pending: FuturesUnordered<_> = receivers
+                .into_iter()
+                .map(|receiver| answer_until(event, receiver, deadline, timeout))
+                .collect();
+            let mut first_failure = None;
+            while let Some(received) = pending.next().await {
+                match typed_answer(event, received) {
+                    Ok(response) => return Ok(response),
+                    Err(failure) => {
+                        first_failure.get_or_insert(failure);
+                    }
+                }
+            }
+            Err(first_failure.unwrap_or_else(|| unavailable(event)))
+        }
+    }
+}
+
+/// Every solver's answer, in the order of the solvers; one that misses the deadline gives
+/// `Failure(Timeout)`. No solver gives an empty list.
+pub(crate) async fn all_answers<R: 'static>(
+    event: &'static str,
+    answers: Answers,
+    timeout: Duration,
+) -> Vec<Result<R, Failure>> {
+    let deadline = Instant::now() + timeout;
+    let receivers = match answers {
+        Answers::None => return Vec::new(),
+        Answers::One(receiver) => vec![receiver],
+        Answers::Many(receivers) => receivers,
+    };
+    let waits = receivers.into_iter().map(|receiver| async move {
+        typed_answer(
+            event,
+            answer_until(event, receiver, deadline, timeout).await,
+        )
+    });
+    futures_util::future::join_all(waits).await
+}
+
+/// Forwards each answer to a manager's `#[solve(res)]` solver, as it arrives or times out.
+pub(crate) fn forward_answers(
+    event: &'static str,
+    request: Arc<dyn Any + Send + Sync>,
+    answers: Answers,
+    timeout: Duration,
+    solver: u16,
+    to: &mpsc::UnboundedSender<AnswerDelivery>,
+) {
+    let deliver = move |to: &mpsc::UnboundedSender<AnswerDelivery>, answer: Answer| {
+        // A manager that stopped no longer needs its answers.
+        let _ = to.send(AnswerDelivery {
+            solver,
+            event_name: event,
+            request: request.clone(),
+            answer,
+        });
+    };
+    let receivers = match answers {
+        Answers::None => return deliver(to, Err(unavailable(event))),
+        Answers::One(receiver) => vec![receiver],
+        Answers::Many(receivers) => receivers,
+    };
+    let deadline = Instant::now() + timeout;
+    for receiver in receivers {
+        let to = to.clone();
+        let deliver = deliver.clone();
+        tokio::spawn(async move {
+            let answer = match answer_until(event, receiver, deadline, timeout).await {
+                Ok(answer) => answer,
+                Err(_) => Err(stopped_before_answering(event)),
+            };
+            deliver(&to, answer);
+        });
+    }
+}

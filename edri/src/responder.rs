@@ -1,0 +1,167 @@
+//! Answers to requests: [`Responder`], [`IntoAnswer`] and the erased answer that crosses queues.
+
+use std::any::Any;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+use crate::{Failure, Request};
+
+/// An answer on its way back to the requester, with the response type erased.
+pub(crate) type Answer = Result<Box<dyn Any + Send>, Failure>;
+
+/// Where one solver sends its answer to one request.
+pub(crate) type AnswerSender = oneshot::Sender<Answer>;
+
+/// Turns an answer that arrived at a requester back into its typed form.
+pub(crate) fn typed_answer<R: 'static>(
+    event: &'static str,
+    received: Result<Answer, oneshot::error::RecvError>,
+) -> Result<R, Failure> {
+    match received {
+        Ok(Ok(response)) => response.downcast::<R>().map(|boxed| *boxed).map_err(|_| {
+            Failure::internal(format!("the answer to `{event}` has an unexpected type"))
+        }),
+        Ok(Err(failure)) => Err(failure),
+        // Every solver path answers explicitly; a dropped sender means the delivery was dropped
+        // unprocessed, because its manager stopped.
+        Err(_) => Err(stopped_before_answering(event)),
+    }
+}
+
+/// The failure of a request whose delivery was dropped unprocessed.
+pub(crate) fn stopped_before_answering(event: &str) -> Failure {
+    Failure::unavailable(format!(
+        "the manager solving `{event}` stopped before answering"
+    ))
+}
+
+/// Sends a typed answer through an erased sender. A requester that stopped waiting is not an error.
+pub(crate) fn send_answer<R: Send + 'static>(sender: AnswerSender, answer: Result<R, Failure>) {
+    let _ = sender.send(answer.map(|response| Box::new(response) as Box<dyn Any + Send>));
+}
+
+/// What a solver may return for a request whose response is `R`: the response itself, or a
+/// `Result<R, Failure>`.
+#[diagnostic::on_unimplemented(
+    message = "this solver returns `{Self}`, but the event's response is `{R}`",
+    label = "expected `{R}` or `Result<{R}, Failure>`",
+    note = "a request solver returns the event's response, `Result<Response, Failure>`, or nothing when it takes a `Responder`"
+)]
+pub trait IntoAnswer<R> {
+    /// The answer to send.
+    fn into_answer(self) -> Result<R, Failure>;
+}
+
+impl<R> IntoAnswer<R> for R {
+    fn into_answer(self) -> Result<R, Failure> {
+        Ok(self)
+    }
+}
+
+impl<R> IntoAnswer<R> for Result<R, Failure> {
+    fn into_answer(self) -> Result<R, Failure> {
+        self
+    }
+}
+
+/// A note the manager loop leaves while it drops a solver that panicked, so a [`Responder`]
+/// dropped with it can tell its requester why.
+#[derive(Default)]
+pub(crate) struct PanicNote(Mutex<Option<String>>);
+
+impl PanicNote {
+    pub(crate) fn set(&self, message: Option<String>) {
+        *self.0.lock().unwrap_or_else(|poison| poison.into_inner()) = message;
+    }
+
+    fn get(&self) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clone()
+    }
+}
+
+/// Answers a request later: from another handler, a spawned task or a worker.
+///
+/// A solver that takes a `Responder<E>` parameter does not answer by returning; it answers by
+/// calling [`Responder::send`]. A responder dropped without answering fails the request with
+/// [`Status::Internal`](crate::Status::Internal), so no requester waits for nothing.
+///
+/// ```
+/// use edri::prelude::*;
+///
+/// #[event(request)]
+/// pub struct Slow { #[response] pub value: u32 }
+///
+/// #[derive(Default)]
+/// pub struct Later;
+///
+/// #[manager]
+/// impl Later {
+///     #[solve(req)]
+///     async fn slow(&mut self, _event: Slow, reply: Responder<Slow>) {
+///         tokio::spawn(async move { reply.send(SlowResponse { value: 7 }) });
+///     }
+/// }
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> edri::Result<()> {
+/// let edri = Edri::new().manager(Later).start().await?;
+/// assert_eq!(edri.ask(Slow {}).await?.value, 7);
+/// # edri.shutdown().await }
+/// ```
+pub struct Responder<E: Request> {
+    sender: Option<AnswerSender>,
+    note: Arc<PanicNote>,
+    _event: PhantomData<fn() -> E>,
+}
+
+impl<E: Request> Responder<E> {
+    pub(crate) fn new(sender: Option<AnswerSender>, note: Arc<PanicNote>) -> Self {
+        Self {
+            sender,
+            note,
+            _event: PhantomData,
+        }
+    }
+
+    /// Sends the answer: a response, or a `Result` of one.
+    pub fn send(mut self, answer: impl IntoAnswer<E::Response>) {
+        if let Some(sender) = self.sender.take() {
+            send_answer(sender, answer.into_answer());
+        }
+    }
+
+    /// Whether the requester stopped waiting (it timed out or was dropped), so the work can stop.
+    /// A notification-style delivery with nobody waiting counts as closed.
+    pub fn is_closed(&self) -> bool {
+        self.sender.as_ref().is_none_or(|sender| sender.is_closed())
+    }
+}
+
+impl<E: Request> std::fmt::Debug for Responder<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Responder")
+            .field("event", &E::NAME)
+            .finish()
+    }
+}
+
+impl<E: Request> Drop for Responder<E> {
+    fn drop(&mut self) {
+        if let Some(sender) = self.sender.take() {
+            let failure = match self.note.get() {
+                Some(panic) => {
+                    Failure::internal(format!("the solver of `{}` panicked: {panic}", E::NAME))
+                }
+                None => Failure::internal(format!(
+                    "the solver of `{}` dropped its Responder without answering",
+                    E::NAME
+                )),
+            };
+            let _ = sender.send(Err(failure));
+        }
+    }
+}

@@ -1,0 +1,321 @@
+//! The router: a routing table read by every sender, and the notifications kept for late
+//! subscribers.
+//!
+//! The router is not a task that events pass through: a sender looks up the subscribers of the
+//! event's type and pushes into each one's queue itself.
+
+use std::any::{Any, TypeId};
+use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arc_swap::ArcSwap;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::config::Config;
+use crate::mailbox::{Delivery, Mailbox};
+use crate::responder::Answer;
+
+/// Identifies one subscriber (a manager or a stream) in the routing table.
+pub(crate) type SubscriberId = u64;
+
+/// One subscriber of one event type.
+#[derive(Clone)]
+pub(crate) struct Route {
+    pub(crate) mailbox: Mailbox,
+    pub(crate) solver: u16,
+    pub(crate) priority: i32,
+    pub(crate) subscriber: SubscriberId,
+    pub(crate) name: Arc<str>,
+}
+
+type RouteTable = HashMap<TypeId, Arc<[Route]>, BuildHasherDefault<TypeIdHasher>>;
+
+/// `TypeId` is already a hash: use its bits as they are.
+#[derive(Default)]
+pub(crate) struct TypeIdHasher(u64);
+
+impl Hasher for TypeIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_ne_bytes(word);
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = self.0.rotate_left(5) ^ word;
+    }
+}
+
+/// The answers a request will get: one receiver per solver.
+pub(crate) enum Answers {
+    None,
+    One(oneshot::Receiver<Answer>),
+    Many(Vec<oneshot::Receiver<Answer>>),
+}
+
+/// A notification that had no subscriber when it was sent.
+struct Kept {
+    at: Instant,
+    type_id: TypeId,
+    event_name: &'static str,
+    event: Arc<dyn Any + Send + Sync>,
+}
+
+/// Counters about routing, for the health report.
+#[derive(Default)]
+pub(crate) struct RouterStats {
+    /// Notifications dropped from the full or expired unrouted cache.
+    pub(crate) unrouted_dropped: AtomicU64,
+    /// Deliveries refused because the receiving manager had stopped.
+    pub(crate) undeliverable: AtomicU64,
+}
+
+pub(crate) struct Router {
+    routes: ArcSwap<RouteTable>,
+    /// Serializes changes of the routing table with the unrouted cache, so a notification
+    /// sent while a subscriber joins is either routed or kept, never lost.
+    kept: Mutex<VecDeque<Kept>>,
+    next_subscriber: AtomicU64,
+    pub(crate) config: Config,
+    pub(crate) stats: RouterStats,
+}
+
+impl Router {
+    pub(crate) fn new(config: Config) -> Self {
+        Self {
+            routes: ArcSwap::from_pointee(RouteTable::default()),
+            kept: Mutex::new(VecDeque::new()),
+            next_subscriber: AtomicU64::new(1),
+            config,
+            stats: RouterStats::default(),
+        }
+    }
+
+    pub(crate) fn new_subscriber(&self) -> SubscriberId {
+        self.next_subscriber.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn routes_for(&self, type_id: TypeId) -> Option<Arc<[Route]>> {
+        self.routes.load().get(&type_id).cloned()
+    }
+
+    fn lock_kept(&self) -> MutexGuard<'_, VecDeque<Kept>> {
+        // Nothing panics while the lock is held, so a poisoned lock still holds valid data.
+        self.kept
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Delivers a notification to every subscriber, or keeps it for a late one.
+    pub(crate) async fn notify(
+        &self,
+        type_id: TypeId,
+        event_name: &'static str,
+        event: Arc<dyn Any + Send + Sync>,
+    ) {
+        let routes = match self.routes_for(type_id) {
+            Some(routes) => routes,
+            None => match self.keep_unrouted(type_id, event_name, event.clone()) {
+                Some(routes) => routes,
+                None => return,
+            },
+        };
+        let last = routes.len() - 1;
+        let mut event = Some(event);
+        for (index, route) in routes.iter().enumerate() {
+            // Move the event into the last delivery so a single subscriber can take it uncloned.
+            let shared = if index == last {
+                event.take()
+            } else {
+                event.clone()
+            };
+            let Some(shared) = shared else { break };
+            let delivery = Delivery {
+                solver: route.solver,
+                event_name,
+                event: shared,
+                reply: None,
+            };
+            if route.mailbox.push(delivery, route.priority).await.is_err() {
+                self.undeliverable(event_name, route);
+            }
+        }
+    }
+
+    /// Keeps a notification nobody subscribes to; returns the routes instead when a subscriber
+    /// joined since the sender looked.
+    fn keep_unrouted(
+        &self,
+        type_id: TypeId,
+        event_name: &'static str,
+        event: Arc<dyn Any + Send + Sync>,
+    ) -> Option<Arc<[Route]>> {
+        let mut kept = self.lock_kept();
+        if let Some(routes) = self.routes_for(type_id) {
+            return Some(routes);
+        }
+        let now = Instant::now();
+        self.expire(&mut kept, now);
+        if kept.len() >= self.config.unrouted_capacity {
+            if let Some(oldest) = kept.pop_front() {
+                self.stats.unrouted_dropped.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(
+                    event = oldest.event_name,
+                    capacity = self.config.unrouted_capacity,
+                    "the cache of notifications without subscriber is full: dropped the oldest"
+                );
+            }
+        }
+        if self.config.unrouted_capacity > 0 {
+            tracing::debug!(
+                event = event_name,
+                "no subscriber: kept for a late subscriber"
+            );
+            kept.push_back(Kept {
+                at: now,
+                type_id,
+                event_name,
+                event,
+            });
+        } else {
+            self.stats.unrouted_dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(event = event_name, "no subscriber and no cache: dropped");
+        }
+        None
+    }
+
+    fn expire(&self, kept: &mut VecDeque<Kept>, now: Instant) {
+        while let Some(oldest) = kept.front() {
+            if now.duration_since(oldest.at) < self.config.unrouted_window {
+                break;
+            }
+            self.stats.unrouted_dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                event = oldest.event_name,
+                window = ?self.config.unrouted_window,
+                "no manager subscribed in time: dropped"
+            );
+            kept.pop_front();
+        }
+    }
+
+    /// Sends a request to every solver; each gets its own answer channel.
+    pub(crate) async fn request(
+        &self,
+        type_id: TypeId,
+        event_name: &'static str,
+        event: Arc<dyn Any + Send + Sync>,
+    ) -> Answers {
+        let Some(routes) = self.routes_for(type_id) else {
+            return Answers::None;
+        };
+        if let [route] = &*routes {
+            return Answers::One(self.request_one(route, event_name, event).await);
+        }
+        let mut receivers = Vec::with_capacity(routes.len());
+        for route in routes.iter() {
+            receivers.push(self.request_one(route, event_name, event.clone()).await);
+        }
+        Answers::Many(receivers)
+    }
+
+    async fn request_one(
+        &self,
+        route: &Route,
+        event_name: &'static str,
+        event: Arc<dyn Any + Send + Sync>,
+    ) -> oneshot::Receiver<Answer> {
+        let (sender, receiver) = oneshot::channel();
+        let delivery = Delivery {
+            solver: route.solver,
+            event_name,
+            event,
+            reply: Some(sender),
+        };
+        // A refused delivery drops its answer sender: the requester then gets `Unavailable`.
+        if route.mailbox.push(delivery, route.priority).await.is_err() {
+            self.undeliverable(event_name, route);
+        }
+        receiver
+    }
+
+    fn undeliverable(&self, event_name: &'static str, route: &Route) {
+        self.stats.undeliverable.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(
+            event = event_name,
+            subscriber = &*route.name,
+            "not delivered: the subscriber has stopped"
+        );
+    }
+
+    /// Adds a subscriber's routes; returns the kept notifications it receives first.
+    pub(crate) fn subscribe(&self, routes: Vec<(TypeId, Route)>) -> Vec<Delivery> {
+        let mut kept = self.lock_kept();
+        let mut table = RouteTable::clone(&self.routes.load());
+        for (type_id, route) in &routes {
+            let mut list = table
+                .get(type_id)
+                .map(|list| list.to_vec())
+                .unwrap_or_default();
+            list.push(route.clone());
+            table.insert(*type_id, list.into());
+        }
+        self.routes.store(Arc::new(table));
+
+        self.expire(&mut kept, Instant::now());
+        let mut replay = Vec::new();
+        kept.retain(|entry| {
+            let Some((_, route)) = routes.iter().find(|(type_id, _)| *type_id == entry.type_id)
+            else {
+                return true;
+            };
+            replay.push(Delivery {
+                solver: route.solver,
+                event_name: entry.event_name,
+                event: entry.event.clone(),
+                reply: None,
+            });
+            false
+        });
+        if !replay.is_empty() {
+            tracing::debug!(
+                count = replay.len(),
+                "delivering kept notifications to a late subscriber"
+            );
+        }
+        replay
+    }
+
+    /// Removes every route of a subscriber.
+    pub(crate) fn unsubscribe(&self, subscriber: SubscriberId) {
+        let _kept = self.lock_kept();
+        let mut table = RouteTable::default();
+        for (type_id, list) in self.routes.load().iter() {
+            let rest: Vec<Route> = list
+                .iter()
+                .filter(|route| route.subscriber != subscriber)
+                .cloned()
+                .collect();
+            if !rest.is_empty() {
+                table.insert(*type_id, rest.into());
+            }
+        }
+        self.routes.store(Arc::new(table));
+    }
+
+    /// The names of the subscribers of each event type, for topology and tests.
+    pub(crate) fn subscribers(&self, type_id: TypeId) -> Vec<Arc<str>> {
+        self.routes_for(type_id)
+            .map(|routes| routes.iter().map(|route| route.name.clone()).collect())
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,493 @@
+//! [`Edri`], the builder that launches a system, and [`Handle`], the running system.
+
+use std::any::TypeId;
+use std::collections::HashMap;
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::context::Context;
+use crate::event::Registry;
+use crate::mailbox::{mailbox, Mailbox};
+use crate::manager::{self, Counters, Direction, Manager, ManagerStats, Wiring};
+use crate::request::{all_answers, first_answer};
+use crate::router::{Answers, Route, Router};
+use crate::subscription::Subscription;
+use crate::{Error, Failure, Notification, Request, Result};
+
+type Launch = Box<dyn FnOnce(&System) -> Result<()> + Send>;
+
+/// Builds and launches an edri system: its managers and settings.
+///
+/// ```no_run
+/// use edri::prelude::*;
+///
+/// #[derive(Default)]
+/// pub struct Dummy;
+///
+/// #[manager]
+/// impl Dummy {}
+///
+/// fn main() -> edri::Result<()> {
+///     // Blocks until SIGINT or SIGTERM, then stops cleanly.
+///     Edri::new().manager(Dummy).run()
+/// }
+/// ```
+#[must_use = "an Edri does nothing until `run()` or `start().await`"]
+pub struct Edri {
+    managers: Vec<Launch>,
+    request_timeout: Option<Duration>,
+    queue_capacity: Option<usize>,
+    cache_timeout: Option<Duration>,
+    cache_size: Option<usize>,
+    shutdown_timeout: Option<Duration>,
+}
+
+impl Default for Edri {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Edri {
+    /// A system with no managers and the default settings (see the `EDRI_*` variables).
+    pub fn new() -> Self {
+        Self {
+            managers: Vec::new(),
+            request_timeout: None,
+            queue_capacity: None,
+            cache_timeout: None,
+            cache_size: None,
+            shutdown_timeout: None,
+        }
+    }
+
+    /// Adds a manager; it subscribes to its events when the system starts.
+    pub fn manager<M: Manager>(mut self, manager: M) -> Self {
+        self.managers
+            .push(Box::new(move |system: &System| system.launch(manager)));
+        self
+    }
+
+    /// How long `ask` waits for an answer by default (`EDRI_REQUEST_TIMEOUT`, 30 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
+    }
+
+    /// The queue capacity of managers that set none (`EDRI_QUEUE_CAPACITY`, 1024).
+    pub fn queue_capacity(mut self, capacity: usize) -> Self {
+        self.queue_capacity = Some(capacity.max(1));
+        self
+    }
+
+    /// How long a notification nobody subscribes to is kept for a late subscriber
+    /// (`EDRI_CACHE_TIMEOUT`, 30 s).
+    pub fn cache_timeout(mut self, window: Duration) -> Self {
+        self.cache_timeout = Some(window);
+        self
+    }
+
+    /// How many such notifications are kept at most (`EDRI_CACHE_SIZE`, 10 000); the oldest
+    /// is dropped, with a warning, to make room.
+    pub fn cache_size(mut self, size: usize) -> Self {
+        self.cache_size = Some(size);
+        self
+    }
+
+    /// How long shutdown waits for managers to finish their queues (`EDRI_SHUTDOWN_TIMEOUT`, 10 s).
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    fn config(&self) -> Result<Config> {
+        let mut config = Config::from_env()?;
+        config.request_timeout = self.request_timeout.unwrap_or(config.request_timeout);
+        config.queue_capacity = self.queue_capacity.unwrap_or(config.queue_capacity);
+        config.unrouted_window = self.cache_timeout.unwrap_or(config.unrouted_window);
+        config.unrouted_capacity = self.cache_size.unwrap_or(config.unrouted_capacity);
+        config.shutdown_timeout = self.shutdown_timeout.unwrap_or(config.shutdown_timeout);
+        Ok(config)
+    }
+
+    /// Starts the system on the current tokio runtime and returns its handle once every manager
+    /// has subscribed, so nothing sent afterwards is lost.
+    pub async fn start(self) -> Result<Handle> {
+        Registry::get()?;
+        let system = Arc::new(System {
+            router: Arc::new(Router::new(self.config()?)),
+            managers: Mutex::new(Vec::new()),
+            closed: AtomicBool::new(false),
+        });
+        for launch in self.managers {
+            if let Err(error) = launch(&system) {
+                let handle = Handle { system };
+                let _ = handle.shutdown().await;
+                return Err(error);
+            }
+        }
+        Ok(Handle { system })
+    }
+
+    /// Starts the system on a new multi-threaded tokio runtime and blocks until SIGINT or
+    /// SIGTERM, then shuts down cleanly and returns `Ok(())`.
+    pub fn run(self) -> Result<()> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Err(Error::NestedRuntime);
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let handle = self.start().await?;
+            tracing::info!("edri is running; stop it with Ctrl-C or SIGTERM");
+            let signal = stop_signal().await;
+            tracing::info!("stopping");
+            handle.shutdown().await?;
+            signal.map_err(Error::Io)
+        })
+    }
+}
+
+async fn stop_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await
+}
+
+/// One running manager, as the system sees it.
+struct Running {
+    name: Arc<str>,
+    counters: Arc<Counters>,
+    mailbox: Mailbox,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+struct System {
+    router: Arc<Router>,
+    managers: Mutex<Vec<Running>>,
+    closed: AtomicBool,
+}
+
+impl System {
+    fn lock_managers(&self) -> MutexGuard<'_, Vec<Running>> {
+        // Nothing panics while the lock is held, so a poisoned lock still holds valid data.
+        self.managers
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Checks a manager against the registry, subscribes it and spawns its loop.
+    fn launch<M: Manager>(&self, manager: M) -> Result<()> {
+        let descriptor = M::descriptor();
+        let registry = Registry::get()?;
+        let mut seen: HashMap<(TypeId, Direction), &'static str> = HashMap::new();
+        for solver in descriptor.solvers {
+            let type_id = (solver.event)();
+            if registry.info(type_id).is_none() {
+                return Err(Error::UnregisteredEvent {
+                    manager: descriptor.name.to_owned(),
+                    event: solver.event_type,
+                    location: solver.location,
+                });
+            }
+            if let Some(first) = seen.insert((type_id, solver.direction), solver.location) {
+                return Err(Error::DuplicateSolver {
+                    manager: descriptor.name.to_owned(),
+                    event: solver.event_name,
+                    direction: match solver.direction {
+                        Direction::Req => "req",
+                        Direction::Res => "res",
+                    },
+                    first,
+                    second: solver.location,
+                });
+            }
+        }
+
+        let mut managers = self.lock_managers();
+        if managers
+            .iter()
+            .any(|running| &*running.name == descriptor.name)
+        {
+            return Err(Error::DuplicateManager(descriptor.name.to_owned()));
+        }
+        let name: Arc<str> = Arc::from(descriptor.name);
+        let capacity = descriptor
+            .capacity
+            .unwrap_or(self.router.config.queue_capacity);
+        let (mailbox, inbox) = mailbox(descriptor.queue, capacity);
+        let subscriber = self.router.new_subscriber();
+        let (answers_sender, answers) = mpsc::unbounded_channel();
+        let mut routes = Vec::new();
+        let mut answer_solvers = Vec::new();
+        for solver in descriptor.solvers {
+            match solver.direction {
+                Direction::Req => routes.push((
+                    (solver.event)(),
+                    Route {
+                        mailbox: mailbox.clone(),
+                        solver: solver.index,
+                        priority: solver.priority,
+                        subscriber,
+                        name: name.clone(),
+                    },
+                )),
+                Direction::Res => answer_solvers.push(((solver.event)(), solver.index)),
+            }
+        }
+        let ctx = Context::new(
+            self.router.clone(),
+            name.clone(),
+            answers_sender,
+            answer_solvers,
+        );
+        let replay = self.router.subscribe(routes);
+        let (stop, stop_receiver) = watch::channel(false);
+        let counters = Arc::new(Counters::default());
+        let wiring = Wiring {
+            inbox,
+            answers,
+            replay,
+            stop: stop_receiver,
+            counters: counters.clone(),
+            ctx,
+        };
+        let task = tokio::spawn(manager::run(manager, wiring));
+        tracing::debug!(manager = &*name, "started");
+        managers.push(Running {
+            name,
+            counters,
+            mailbox,
+            stop,
+            task,
+        });
+        Ok(())
+    }
+}
+
+/// A running edri system. Cheap to clone; every clone talks to the same system.
+///
+/// ```
+/// use edri::prelude::*;
+/// use edri::events::test::{Test, TestResponse};
+///
+/// #[derive(Default)]
+/// pub struct Random;
+///
+/// #[manager]
+/// impl Random {
+///     #[solve(req)]
+///     async fn test(&mut self, _event: Test) -> TestResponse {
+///         TestResponse { random: 1234 }
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> edri::Result<()> {
+/// let edri = Edri::new().manager(Random).start().await?;
+/// assert_eq!(edri.ask(Test {}).await?.random, 1234);
+/// edri.shutdown().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    system: Arc<System>,
+}
+
+impl Handle {
+    fn open(&self) -> Result<&Router> {
+        if self.system.closed.load(Ordering::Acquire) {
+            return Err(Error::ShuttingDown);
+        }
+        Ok(&self.system.router)
+    }
+
+    /// Sends a notification to every subscriber; waits while a subscriber's queue is full.
+    pub async fn notify<E: Notification>(&self, event: E) -> Result<()> {
+        self.open()?
+            .notify(TypeId::of::<E>(), E::NAME, Arc::new(event))
+            .await;
+        Ok(())
+    }
+
+    /// Sends a request and returns once every solver has it queued; await the returned
+    /// [`Pending`] for the first answer.
+    pub async fn send<E: Request>(&self, event: E) -> Result<Pending<E>> {
+        let router = self.open()?;
+        let answers = router
+            .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
+            .await;
+        Ok(Pending {
+            answers,
+            timeout: router.config.request_timeout,
+            _event: PhantomData,
+        })
+    }
+
+    /// Sends a request and waits for the first answer, up to the default request timeout.
+    pub async fn ask<E: Request>(&self, event: E) -> Result<E::Response, Failure> {
+        let timeout = self.system.router.config.request_timeout;
+        self.ask_timeout(event, timeout).await
+    }
+
+    /// Sends a request and waits for the first answer, up to `timeout`.
+    pub async fn ask_timeout<E: Request>(
+        &self,
+        event: E,
+        timeout: Duration,
+    ) -> Result<E::Response, Failure> {
+        let router = self
+            .open()
+            .map_err(|_| Failure::unavailable("edri is shutting down"))?;
+        let answers = router
+            .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
+            .await;
+        first_answer(E::NAME, answers, timeout).await
+    }
+
+    /// Sends a request to every solver and collects each answer within `timeout`.
+    pub async fn gather<E: Request>(
+        &self,
+        event: E,
+        timeout: Duration,
+    ) -> Result<Vec<Result<E::Response, Failure>>> {
+        let answers = self
+            .open()?
+            .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
+            .await;
+        Ok(all_answers(E::NAME, answers, timeout).await)
+    }
+
+    /// Receives every notification of type `E` from now on, as a `Stream`.
+    pub fn subscribe<E: Notification>(&self) -> Subscription<E> {
+        let router = &self.system.router;
+        let id = router.new_subscriber();
+        let (sender, receiver) = mpsc::channel(router.config.queue_capacity);
+        let route = Route {
+            mailbox: Mailbox::Fifo(sender),
+            solver: 0,
+            priority: 0,
+            subscriber: id,
+            name: Arc::from(format!("subscription to {}", E::NAME)),
+        };
+        let replay = router.subscribe(vec![(TypeId::of::<E>(), route)]);
+        Subscription::new(receiver, replay, router.clone(), id)
+    }
+
+    /// Adds a manager to the running system.
+    pub async fn add_manager<M: Manager>(&self, manager: M) -> Result<()> {
+        self.open()?;
+        self.system.launch(manager)
+    }
+
+    /// The counters of every manager.
+    pub fn stats(&self) -> Vec<ManagerStats> {
+        self.system
+            .lock_managers()
+            .iter()
+            .map(|running| ManagerStats {
+                name: running.name.to_string(),
+                processed: running.counters.processed.load(Ordering::Relaxed),
+                failed: running.counters.failed.load(Ordering::Relaxed),
+                panics: running.counters.panics.load(Ordering::Relaxed),
+                queue_depth: running.mailbox.depth(),
+            })
+            .collect()
+    }
+
+    /// The names of the subscribers of `E` (managers and subscriptions), in subscription order.
+    pub fn subscribers<E: crate::Event>(&self) -> Vec<String> {
+        self.system
+            .router
+            .subscribers(TypeId::of::<E>())
+            .iter()
+            .map(|name| name.to_string())
+            .collect()
+    }
+
+    /// Stops the system: refuses new events from handles, lets every manager finish its queue
+    /// and run `before_stop`, and waits for them (up to the shutdown timeout, after which the
+    /// remaining requests fail with `Unavailable`). Calling it again does nothing.
+    pub async fn shutdown(&self) -> Result<()> {
+        if self.system.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let managers: Vec<Running> = std::mem::take(&mut *self.system.lock_managers());
+        for running in &managers {
+            let _ = running.stop.send(true);
+        }
+        let deadline = tokio::time::Instant::now() + self.system.router.config.shutdown_timeout;
+        for running in managers {
+            let mut task = running.task;
+            match tokio::time::timeout_at(deadline, &mut task).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::error!(manager = &*running.name, %error, "manager task failed")
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        manager = &*running.name,
+                        "did not finish its queue in time: aborted"
+                    );
+                    task.abort();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = self
+            .system
+            .lock_managers()
+            .iter()
+            .map(|r| r.name.to_string())
+            .collect();
+        f.debug_struct("Handle").field("managers", &names).finish()
+    }
+}
+
+/// A request on its way: await it for the first answer.
+#[must_use = "await the pending request to get its answer"]
+pub struct Pending<E: Request> {
+    answers: Answers,
+    timeout: Duration,
+    _event: PhantomData<fn() -> E>,
+}
+
+impl<E: Request> Pending<E> {
+    /// Waits up to `timeout` instead of the default request timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+impl<E: Request> IntoFuture for Pending<E> {
+    type Output = Result<E::Response, Failure>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(first_answer(E::NAME, self.answers, self.timeout))
+    }
+}

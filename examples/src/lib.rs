@@ -1,0 +1,1 @@
+//! The runnable examples are in this folder: `cargo run --example NAME`.

@@ -1,0 +1,1 @@
+//! Compile-time checks of edri's macros live in `tests/`.
