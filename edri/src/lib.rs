@@ -115,5 +115,16 @@ pub mod __private {
         note = "derive `serde::Serialize` and `serde::Deserialize` for `{Self}`, or use a type that has them"
     )]
     pub trait WireField: serde::Serialize + serde::de::DeserializeOwned {}
-    impl<T: serde::Serialize + serde::de::DeserializeOwned + ?Sized> WireField for T {}
+    impl<T: serde::Serialize + serde::de::DeserializeOwned> WireField for T {}
+}
+
+/// The guides in `docs/` are compiled and run as doc tests, so their examples stay true.
+#[cfg(doctest)]
+mod guides {
+    #[doc = include_str!("../../docs/seed-tour.md")]
+    struct SeedTour;
+    #[doc = include_str!("../../docs/architecture.md")]
+    struct Architecture;
+    #[doc = include_str!("../../docs/macros.md")]
+    struct Macros;
 }

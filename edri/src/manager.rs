@@ -6,6 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 
 use futures_util::FutureExt;
 use tokio::sync::{mpsc, watch};
@@ -267,26 +268,28 @@ impl Runner<'_> {
             sender: delivery.reply.take(),
             note: self.note.clone(),
         };
+        let note = self.note;
         let result = {
-            let mut solving = pin!(AssertUnwindSafe(
-                manager.dispatch(delivery, &mut slot, self.ctx)
-            )
-            .catch_unwind()
-            .instrument(span));
-            let result = (&mut solving).await;
-            if let Err(panic) = &result {
-                // A Responder dropped with the solver's state reads this note.
-                self.note.set(Some(panic_message(panic.as_ref())));
-            }
-            result
+            let mut solving = pin!(manager
+                .dispatch(delivery, &mut slot, self.ctx)
+                .instrument(span));
+            // Polled by hand, marked with this manager's note, so a Responder dropped by a panic
+            // leaves its answer channel for the loop to answer with the panic message.
+            std::future::poll_fn(|cx| {
+                note.polling(|| {
+                    std::panic::catch_unwind(AssertUnwindSafe(|| solving.as_mut().poll(cx)))
+                })
+                .map_or_else(|panic| Poll::Ready(Err(panic)), |poll| poll.map(Ok))
+            })
+            .await
         };
-        self.note.set(None);
         let outcome = match result {
             Ok(outcome) => outcome,
             Err(panic) => {
                 let message = panic_message(panic.as_ref());
                 self.counters.panics.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(manager = self.ctx.name(), event = event_name, panic = %message, "solver panicked");
+                self.note.fail_orphans(&message);
                 if let Some(sender) = slot.sender.take() {
                     send_answer::<()>(
                         sender,

@@ -1,6 +1,7 @@
 //! Answers to requests: [`Responder`], [`IntoAnswer`] and the erased answer that crosses queues.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
@@ -66,21 +67,57 @@ impl<R> IntoAnswer<R> for Result<R, Failure> {
     }
 }
 
-/// A note the manager loop leaves while it drops a solver that panicked, so a [`Responder`]
-/// dropped with it can tell its requester why.
+/// Answer channels of Responders dropped while their solver panicked inside the manager loop;
+/// the loop answers them with the panic message once it has caught the panic.
 #[derive(Default)]
-pub(crate) struct PanicNote(Mutex<Option<String>>);
+pub(crate) struct PanicNote {
+    orphans: Mutex<Vec<(&'static str, AnswerSender)>>,
+}
+
+thread_local! {
+    /// The note of the manager whose solver this thread is polling right now, if any.
+    static POLLING: Cell<*const PanicNote> = const { Cell::new(std::ptr::null()) };
+}
 
 impl PanicNote {
-    pub(crate) fn set(&self, message: Option<String>) {
-        *self.0.lock().unwrap_or_else(|poison| poison.into_inner()) = message;
+    /// Runs `poll` marked as polling a solver of the manager that owns this note.
+    pub(crate) fn polling<T>(self: &Arc<Self>, poll: impl FnOnce() -> T) -> T {
+        struct Reset(*const PanicNote);
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                POLLING.with(|polling| polling.set(self.0));
+            }
+        }
+        let _reset = Reset(POLLING.with(|polling| polling.replace(Arc::as_ptr(self))));
+        poll()
     }
 
-    fn get(&self) -> Option<String> {
-        self.0
+    /// Answers every orphan with the panic message.
+    pub(crate) fn fail_orphans(&self, panic: &str) {
+        let orphans = std::mem::take(
+            &mut *self
+                .orphans
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner()),
+        );
+        for (event, sender) in orphans {
+            let _ = sender.send(Err(Failure::internal(format!(
+                "the solver of `{event}` panicked: {panic}"
+            ))));
+        }
+    }
+
+    /// Keeps the answer channel of a Responder dropped by a panic in this manager's solver.
+    /// Gives it back when the panic is elsewhere (say, in a task the Responder was moved to).
+    fn adopt(&self, event: &'static str, sender: AnswerSender) -> Option<AnswerSender> {
+        if !std::thread::panicking() || !std::ptr::eq(POLLING.with(|polling| polling.get()), self) {
+            return Some(sender);
+        }
+        self.orphans
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
-            .clone()
+            .push((event, sender));
+        None
     }
 }
 
@@ -151,17 +188,20 @@ impl<E: Request> std::fmt::Debug for Responder<E> {
 
 impl<E: Request> Drop for Responder<E> {
     fn drop(&mut self) {
-        if let Some(sender) = self.sender.take() {
-            let failure = match self.note.get() {
-                Some(panic) => {
-                    Failure::internal(format!("the solver of `{}` panicked: {panic}", E::NAME))
-                }
-                None => Failure::internal(format!(
-                    "the solver of `{}` dropped its Responder without answering",
-                    E::NAME
-                )),
-            };
-            let _ = sender.send(Err(failure));
-        }
+        let Some(sender) = self.sender.take() else {
+            return;
+        };
+        let Some(sender) = self.note.adopt(E::NAME, sender) else {
+            return;
+        };
+        let failure = if std::thread::panicking() {
+            Failure::internal(format!("the solver of `{}` panicked", E::NAME))
+        } else {
+            Failure::internal(format!(
+                "the solver of `{}` dropped its Responder without answering",
+                E::NAME
+            ))
+        };
+        let _ = sender.send(Err(failure));
     }
 }
