@@ -100,7 +100,24 @@ pub(crate) fn mailbox(kind: QueueKind, capacity: usize) -> (Mailbox, Inbox) {
     }
 }
 
+/// Why a queue did not take a delivery at once; the delivery comes back.
+pub(crate) enum Refused {
+    Full(Delivery),
+    Closed,
+}
+
 impl Mailbox {
+    /// Queues the delivery if there is room now.
+    pub(crate) fn try_push(&self, delivery: Delivery, priority: i32) -> Result<(), Refused> {
+        match self {
+            Mailbox::Fifo(sender) => sender.try_send(delivery).map_err(|error| match error {
+                mpsc::error::TrySendError::Full(delivery) => Refused::Full(delivery),
+                mpsc::error::TrySendError::Closed(_) => Refused::Closed,
+            }),
+            Mailbox::Priority(queue) => queue.try_push(delivery, priority),
+        }
+    }
+
     /// Waits for room, then queues the delivery. Gives it back when the queue is closed.
     pub(crate) async fn push(&self, delivery: Delivery, priority: i32) -> Result<(), Delivery> {
         match self {
@@ -199,6 +216,25 @@ impl PriorityQueue {
         let Ok(permit) = self.room.acquire().await else {
             return Err(delivery);
         };
+        self.insert(permit, delivery, priority)
+    }
+
+    fn try_push(&self, delivery: Delivery, priority: i32) -> Result<(), Refused> {
+        match self.room.try_acquire() {
+            Ok(permit) => self
+                .insert(permit, delivery, priority)
+                .map_err(|_| Refused::Closed),
+            Err(tokio::sync::TryAcquireError::NoPermits) => Err(Refused::Full(delivery)),
+            Err(tokio::sync::TryAcquireError::Closed) => Err(Refused::Closed),
+        }
+    }
+
+    fn insert(
+        &self,
+        permit: tokio::sync::SemaphorePermit<'_>,
+        delivery: Delivery,
+        priority: i32,
+    ) -> Result<(), Delivery> {
         {
             let mut heap = self.lock();
             if heap.closed {

@@ -15,8 +15,8 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::config::Config;
-use crate::mailbox::{Delivery, Mailbox};
-use crate::responder::Answer;
+use crate::mailbox::{Delivery, Mailbox, Refused};
+use crate::responder::{Answer, AnswerSender};
 
 /// Identifies one subscriber (a manager or a stream) in the routing table.
 pub(crate) type SubscriberId = u64;
@@ -60,6 +60,35 @@ pub(crate) enum Answers {
     None,
     One(oneshot::Receiver<Answer>),
     Many(Vec<oneshot::Receiver<Answer>>),
+}
+
+impl Answers {
+    fn add(&mut self, receiver: oneshot::Receiver<Answer>) {
+        *self = match std::mem::replace(self, Answers::None) {
+            Answers::None => Answers::One(receiver),
+            Answers::One(first) => Answers::Many(vec![first, receiver]),
+            Answers::Many(mut all) => {
+                all.push(receiver);
+                Answers::Many(all)
+            }
+        };
+    }
+}
+
+/// The event for one delivery: the last one takes it, the others share it.
+fn share(
+    event: &mut Option<Arc<dyn Any + Send + Sync>>,
+    last: bool,
+) -> Option<Arc<dyn Any + Send + Sync>> {
+    if last {
+        event.take()
+    } else {
+        event.clone()
+    }
+}
+
+async fn route_push(route: &Route, delivery: Delivery) -> Result<(), Delivery> {
+    route.mailbox.push(delivery, route.priority).await
 }
 
 /// A notification that had no subscriber when it was sent.
@@ -122,30 +151,88 @@ impl Router {
         event_name: &'static str,
         event: Arc<dyn Any + Send + Sync>,
     ) {
-        let routes = match self.routes_for(type_id) {
-            Some(routes) => routes,
-            None => match self.keep_unrouted(type_id, event_name, event.clone()) {
-                Some(routes) => routes,
-                None => return,
-            },
+        let Some(event) = self.fan_out(type_id, event_name, event, || None).await else {
+            return;
         };
-        let last = routes.len() - 1;
+        if let Some(routes) = self.keep_unrouted(type_id, event_name, &event) {
+            // A subscriber joined since the first look.
+            self.push_each(&routes, 0, event_name, Some(event), &mut || None)
+                .await;
+        }
+    }
+
+    /// Pushes one delivery of the event to each subscriber of its type; gives the event back
+    /// when the type has no subscriber.
+    ///
+    /// Queues with room take the delivery at once, read straight from the routing table; only
+    /// when one is full does the sender copy the route list and wait. The last delivery gets
+    /// the event itself, so a single subscriber can take it without cloning.
+    async fn fan_out(
+        &self,
+        type_id: TypeId,
+        event_name: &'static str,
+        event: Arc<dyn Any + Send + Sync>,
+        mut reply: impl FnMut() -> Option<AnswerSender> + Send,
+    ) -> Option<Arc<dyn Any + Send + Sync>> {
         let mut event = Some(event);
-        for (index, route) in routes.iter().enumerate() {
-            // Move the event into the last delivery so a single subscriber can take it uncloned.
-            let shared = if index == last {
-                event.take()
-            } else {
-                event.clone()
+        let (routes, full_at, delivery) = {
+            let table = self.routes.load();
+            let Some(routes) = table.get(&type_id) else {
+                return event;
             };
-            let Some(shared) = shared else { break };
+            let mut waiting = None;
+            for (index, route) in routes.iter().enumerate() {
+                let Some(shared) = share(&mut event, index + 1 == routes.len()) else {
+                    break;
+                };
+                let delivery = Delivery {
+                    solver: route.solver,
+                    event_name,
+                    event: shared,
+                    reply: reply(),
+                };
+                match route.mailbox.try_push(delivery, route.priority) {
+                    Ok(()) => {}
+                    Err(Refused::Closed) => self.undeliverable(event_name, route),
+                    Err(Refused::Full(delivery)) => {
+                        waiting = Some((routes.clone(), index, delivery));
+                        break;
+                    }
+                }
+            }
+            match waiting {
+                Some(waiting) => waiting,
+                None => return None,
+            }
+        };
+        if route_push(&routes[full_at], delivery).await.is_err() {
+            self.undeliverable(event_name, &routes[full_at]);
+        }
+        self.push_each(&routes, full_at + 1, event_name, event, &mut reply)
+            .await;
+        None
+    }
+
+    /// Pushes to `routes[from..]`, waiting for room where needed.
+    async fn push_each(
+        &self,
+        routes: &[Route],
+        from: usize,
+        event_name: &'static str,
+        mut event: Option<Arc<dyn Any + Send + Sync>>,
+        reply: &mut (impl FnMut() -> Option<AnswerSender> + Send),
+    ) {
+        for (index, route) in routes.iter().enumerate().skip(from) {
+            let Some(shared) = share(&mut event, index + 1 == routes.len()) else {
+                break;
+            };
             let delivery = Delivery {
                 solver: route.solver,
                 event_name,
                 event: shared,
-                reply: None,
+                reply: reply(),
             };
-            if route.mailbox.push(delivery, route.priority).await.is_err() {
+            if route_push(route, delivery).await.is_err() {
                 self.undeliverable(event_name, route);
             }
         }
@@ -157,7 +244,7 @@ impl Router {
         &self,
         type_id: TypeId,
         event_name: &'static str,
-        event: Arc<dyn Any + Send + Sync>,
+        event: &Arc<dyn Any + Send + Sync>,
     ) -> Option<Arc<[Route]>> {
         let mut kept = self.lock_kept();
         if let Some(routes) = self.routes_for(type_id) {
@@ -184,7 +271,7 @@ impl Router {
                 at: now,
                 type_id,
                 event_name,
-                event,
+                event: event.clone(),
             });
         } else {
             self.stats.unrouted_dropped.fetch_add(1, Ordering::Relaxed);
@@ -208,44 +295,22 @@ impl Router {
         }
     }
 
-    /// Sends a request to every solver; each gets its own answer channel.
+    /// Sends a request to every solver; each gets its own answer channel. A refused delivery
+    /// drops its answer sender, so that requester gets `Unavailable`.
     pub(crate) async fn request(
         &self,
         type_id: TypeId,
         event_name: &'static str,
         event: Arc<dyn Any + Send + Sync>,
     ) -> Answers {
-        let Some(routes) = self.routes_for(type_id) else {
-            return Answers::None;
-        };
-        if let [route] = &*routes {
-            return Answers::One(self.request_one(route, event_name, event).await);
-        }
-        let mut receivers = Vec::with_capacity(routes.len());
-        for route in routes.iter() {
-            receivers.push(self.request_one(route, event_name, event.clone()).await);
-        }
-        Answers::Many(receivers)
-    }
-
-    async fn request_one(
-        &self,
-        route: &Route,
-        event_name: &'static str,
-        event: Arc<dyn Any + Send + Sync>,
-    ) -> oneshot::Receiver<Answer> {
-        let (sender, receiver) = oneshot::channel();
-        let delivery = Delivery {
-            solver: route.solver,
-            event_name,
-            event,
-            reply: Some(sender),
-        };
-        // A refused delivery drops its answer sender: the requester then gets `Unavailable`.
-        if route.mailbox.push(delivery, route.priority).await.is_err() {
-            self.undeliverable(event_name, route);
-        }
-        receiver
+        let mut answers = Answers::None;
+        self.fan_out(type_id, event_name, event, || {
+            let (sender, receiver) = oneshot::channel();
+            answers.add(receiver);
+            Some(sender)
+        })
+        .await;
+        answers
     }
 
     fn undeliverable(&self, event_name: &'static str, route: &Route) {
