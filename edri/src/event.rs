@@ -72,13 +72,18 @@ pub trait Request: Event {
     type Response: Debug + Send + Serialize + DeserializeOwned + 'static;
 }
 
-/// The registration of one event type, submitted by `#[event]` through `inventory`.
-#[doc(hidden)]
+/// The registration of one event type, submitted by `#[event]` (through `inventory`) and
+/// listed by [`registered_events`].
+/// Constructed by generated code only; not meant to be built by hand.
 #[derive(Debug)]
 pub struct EventInfo {
+    /// The wire name.
     pub name: &'static str,
+    /// The Rust path of the type, as in `my_app::events::Greet`.
     pub type_name: &'static str,
+    /// Notification or request.
     pub kind: EventKind,
+    /// Whether it may cross the switch.
     pub shared: bool,
     /// `"METHOD /path"` when the event is exposed over REST.
     pub rest: Option<&'static str>,
@@ -86,6 +91,7 @@ pub struct EventInfo {
     pub ws: bool,
     /// `file:line` of the declaration.
     pub location: &'static str,
+    /// The type's `TypeId`, for in-process lookups (never sent over a wire).
     pub type_id: fn() -> TypeId,
 }
 
