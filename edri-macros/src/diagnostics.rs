@@ -18,7 +18,34 @@ impl Errors {
         self.push(syn::Error::new(span, message));
     }
 
-    pub(crate) fn into_result(self) -> syn::Result<()> {
-        self.0.map_or(Ok(()), Err)
+    /// An error pointing at all of `tokens` (a `span()` of several tokens is only the first one
+    /// on stable Rust).
+    pub(crate) fn add_spanned(
+        &mut self,
+        tokens: impl quote::ToTokens,
+        message: impl std::fmt::Display,
+    ) {
+        self.push(syn::Error::new_spanned(tokens, message));
     }
+
+    /// The `compile_error!` invocations of every error collected (nothing when there are none).
+    pub(crate) fn to_compile_errors(&self) -> proc_macro2::TokenStream {
+        self.0
+            .as_ref()
+            .map(syn::Error::to_compile_error)
+            .unwrap_or_default()
+    }
+}
+
+/// Consumes what follows an argument the macro does not know (`= value` or `(...)`), so that
+/// parsing goes on with the next argument and one unknown argument gives one error.
+pub(crate) fn skip_value(meta: &syn::meta::ParseNestedMeta) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) {
+        let _: syn::Expr = meta.value()?.parse()?;
+    } else if meta.input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in meta.input);
+        let _: proc_macro2::TokenStream = content.parse()?;
+    }
+    Ok(())
 }

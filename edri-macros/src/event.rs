@@ -1,11 +1,12 @@
 //! `#[event(...)]`: parse -> model -> validate -> expand.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned, ToTokens};
+use quote::{format_ident, quote, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, Field, Fields, Ident, LitStr, Type};
 
-use crate::diagnostics::Errors;
+use crate::diagnostics::{skip_value, Errors};
+use crate::wire;
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -23,8 +24,12 @@ struct Args {
     shared: Option<Span>,
     rest: Option<LitStr>,
     ws: Option<Span>,
+    /// An argument was unknown, unavailable or malformed (and already reported).
+    unavailable: bool,
 }
 
+/// Parses the arguments. An unknown or unavailable argument is reported and skipped, so the
+/// others (the kind above all) still count and one mistake gives one error.
 fn parse_args(args: TokenStream, errors: &mut Errors) -> Args {
     let mut parsed = Args::default();
     let parser = syn::meta::parser(|meta| {
@@ -38,11 +43,16 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> Args {
         };
         if let Some(kind) = kind {
             if parsed.kind.is_some() {
-                return Err(meta.error("an event has one kind: `notification` or `request`"));
+                errors.push(meta.error("an event has one kind: `notification` or `request`"));
+            } else {
+                parsed.kind = Some((kind, path.span()));
             }
-            parsed.kind = Some((kind, path.span()));
         } else if path.is_ident("tunnel") {
-            return Err(meta.error("tunnel events are not available yet in this version of edri"));
+            errors.push(meta.error(
+                "tunnel events are not available yet in this version of edri; \
+                 use a `request` (answered once) or `notification`s",
+            ));
+            parsed.unavailable = true;
         } else if path.is_ident("name") {
             parsed.name = Some(meta.value()?.parse()?);
         } else if path.is_ident("response") {
@@ -54,16 +64,19 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> Args {
         } else if path.is_ident("ws") {
             parsed.ws = Some(path.span());
         } else {
-            return Err(meta.error(format!(
+            errors.push(meta.error(format!(
                 "unknown #[event] argument `{}`; expected `notification`, `request`, `name = \"...\"`, \
                  `response = Type`, `shared`, `rest = \"METHOD /path\"` or `ws`",
-                path.to_token_stream()
+                path.to_token_stream().to_string().replace(' ', "")
             )));
+            parsed.unavailable = true;
+            skip_value(&meta)?;
         }
         Ok(())
     });
     if let Err(error) = syn::parse::Parser::parse2(parser, args) {
         errors.push(error);
+        parsed.unavailable = true;
     }
     parsed
 }
@@ -85,49 +98,55 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let mut input: DeriveInput = match syn::parse2(input.clone()) {
         Ok(input) => input,
         Err(_) => {
-            // Not a struct, enum or union at all: let the error point at the item.
+            // Not a struct, enum or union at all: let the error point at the attribute.
             let error = syn::Error::new(
                 Span::call_site(),
                 "#[event] goes on a struct with named fields",
             )
             .to_compile_error();
-            return quote!(#error #input);
+            return quote!(#input #error);
         }
     };
     let mut errors = Errors::default();
     let args = parse_args(args, &mut errors);
     let model = build(&mut input, args, &mut errors);
-    match (errors.into_result(), model) {
-        (Ok(()), Some(model)) => model.expand(),
-        (Err(error), _) => {
-            let error = error.to_compile_error();
-            quote!(#input #error)
+    let errors = errors.to_compile_errors();
+    match model {
+        // A mistake that leaves the event usable (a bad `rest`, a misplaced #[response], ...)
+        // still gives the whole event, so code using it does not fail a second time.
+        Some(model) => {
+            let expansion = model.expand();
+            quote!(#expansion #errors)
         }
-        (Ok(()), None) => quote!(#input),
+        None => quote!(#input #errors),
     }
 }
 
+/// Checks the input and the arguments. Returns no model when the item cannot be an event at all
+/// (an enum, a tuple struct, no kind): then only the user's item and the errors are emitted.
 fn build(input: &mut DeriveInput, args: Args, errors: &mut Errors) -> Option<Model> {
     let fields = match &mut input.data {
-        Data::Struct(data) => {
-            match &mut data.fields {
-                Fields::Named(named) => Some(named),
-                Fields::Unnamed(unnamed) => {
-                    errors.add(
+        Data::Struct(data) => match &mut data.fields {
+            Fields::Named(named) => Some(named),
+            Fields::Unnamed(unnamed) => {
+                errors.add(
                     unnamed.span(),
-                    "#[event] needs named fields: events travel as JSON objects and by name; write `struct Name { field: Type }`",
+                    "#[event] needs named fields: events travel as JSON objects and by name; \
+                     write `struct Name { field: Type }`",
                 );
-                    None
-                }
-                Fields::Unit => {
-                    errors.add(
-                    input.ident.span(),
-                    format!("#[event] needs braces: write `struct {} {{}}` for an event without fields", input.ident),
-                );
-                    None
-                }
+                None
             }
-        }
+            Fields::Unit => {
+                errors.add(
+                    input.ident.span(),
+                    format!(
+                        "#[event] needs braces: write `struct {} {{}}` for an event without fields",
+                        input.ident
+                    ),
+                );
+                None
+            }
+        },
         Data::Enum(data) => {
             errors.add(
                 data.enum_token.span,
@@ -143,20 +162,24 @@ fn build(input: &mut DeriveInput, args: Args, errors: &mut Errors) -> Option<Mod
             None
         }
     };
+    let fields = fields?;
     if !input.generics.params.is_empty() {
-        errors.add(
-            input.generics.span(),
+        errors.add_spanned(
+            &input.generics,
             "#[event] does not support generic structs: an event has one wire name and one type",
         );
+        return None;
     }
     let Some((kind, _)) = args.kind else {
-        errors.add(
-            Span::call_site(),
-            "#[event] needs a kind: `#[event(notification)]` or `#[event(request)]`",
-        );
+        // An unknown argument may have been meant as the kind: that error is enough.
+        if !args.unavailable {
+            errors.add(
+                Span::call_site(),
+                "#[event] needs a kind: `#[event(notification)]` or `#[event(request)]`",
+            );
+        }
         return None;
     };
-    let fields = fields?;
 
     let mut request_fields = Vec::new();
     let mut response_fields = Vec::new();
@@ -170,15 +193,15 @@ fn build(input: &mut DeriveInput, args: Args, errors: &mut Errors) -> Option<Mod
         field.attrs = attrs;
         match marker.first() {
             Some(attr) if kind == Kind::Notification => {
-                errors.add(
-                    attr.span(),
+                errors.add_spanned(
+                    attr,
                     "#[response] fields belong to requests; a notification has no answer",
                 );
                 request_fields.push(field);
             }
             Some(attr) if args.response.is_some() => {
-                errors.add(
-                    attr.span(),
+                errors.add_spanned(
+                    attr,
                     "use either `response = Type` or #[response] fields, not both",
                 );
                 request_fields.push(field);
@@ -187,36 +210,38 @@ fn build(input: &mut DeriveInput, args: Args, errors: &mut Errors) -> Option<Mod
             None => request_fields.push(field),
         }
     }
-    // Keep the user's struct whole for the error path.
+    // The user's struct without the #[response] markers, for the error path.
     fields.named = request_fields
         .iter()
         .chain(&response_fields)
         .cloned()
         .collect();
 
+    let mut response = args.response;
+    let mut rest = args.rest;
     if kind == Kind::Notification {
-        if let Some(response) = &args.response {
-            errors.add(
-                response.span(),
+        if let Some(response) = response.take() {
+            errors.add_spanned(
+                &response,
                 "`response = Type` belongs to requests; a notification has no answer",
             );
         }
-        if let Some(rest) = &args.rest {
+        if let Some(rest) = rest.take() {
             errors.add(
                 rest.span(),
-                "`rest` works only on requests: a REST call needs an answer; use `ws` to push notifications over WebSocket",
+                "`rest` works only on requests: a REST call needs an answer; \
+                 use `ws` to push notifications over WebSocket",
             );
         }
     }
-    let rest = args
-        .rest
+    let rest = rest
         .as_ref()
         .and_then(|rest| check_rest(rest, &request_fields, &input.ident, errors));
 
     let name = match &args.name {
         Some(name) if name.value().trim().is_empty() => {
             errors.add(name.span(), "an event name cannot be empty");
-            String::new()
+            kebab_case(&input.ident.to_string())
         }
         Some(name) => name.value(),
         None => kebab_case(&input.ident.to_string()),
@@ -227,7 +252,7 @@ fn build(input: &mut DeriveInput, args: Args, errors: &mut Errors) -> Option<Mod
         name,
         request_fields,
         response_fields,
-        response: args.response,
+        response,
         shared: args.shared.is_some(),
         ws: args.ws.is_some() || rest.is_some(),
         rest,
@@ -349,29 +374,15 @@ fn derives(attrs: &[Attribute]) -> TokenStream {
     }
 }
 
-/// Routes each field through edri's serde check, unless the user chose how to serialize it.
-fn checked_fields(fields: &[Field]) -> Vec<TokenStream> {
-    fields
-        .iter()
-        .map(|field| {
-            let has_own = field.attrs.iter().any(|attr| {
-                attr.path().is_ident("serde") && attr.to_token_stream().to_string().contains("with")
-            });
-            let check = (!has_own).then(
-                || quote_spanned!(field.ty.span()=> #[serde(with = "::edri::__private::wire")]),
-            );
-            quote!(#check #field)
-        })
-        .collect()
-}
-
 impl Model {
     fn expand(self) -> TokenStream {
         let DeriveInput {
             attrs, vis, ident, ..
         } = &self.input;
         let event_derives = derives(attrs);
-        let request_fields = checked_fields(&self.request_fields);
+        let request_wire = wire::fields(ident, &self.request_fields);
+        let request_fields = &request_wire.fields;
+        let mut response_wire = None;
         let name = &self.name;
         let shared = self.shared;
         let ws = self.ws;
@@ -395,7 +406,8 @@ impl Model {
                     None if self.response_fields.is_empty() => quote!(()),
                     None => {
                         let response_ident = format_ident!("{}Response", ident);
-                        let fields = checked_fields(&self.response_fields);
+                        let wire = wire::fields(&response_ident, &self.response_fields);
+                        let fields = &wire.fields;
                         let doc = format!(
                             "The response of [`{ident}`], generated from its `#[response]` fields."
                         );
@@ -407,6 +419,7 @@ impl Model {
                                 #(#fields),*
                             }
                         });
+                        response_wire = Some(wire);
                         response_ident.to_token_stream()
                     }
                 };
@@ -422,6 +435,7 @@ impl Model {
             }
         };
         let type_name = ident.to_string();
+        let wire_support = wire::support(std::iter::once(&request_wire).chain(&response_wire));
 
         quote! {
             #(#attrs)*
@@ -439,6 +453,8 @@ impl Model {
 
             #extra
 
+            #wire_support
+
             ::edri::__private::inventory::submit! {
                 ::edri::__private::EventInfo {
                     name: #name,
@@ -449,6 +465,8 @@ impl Model {
                     ws: #ws,
                     location: ::core::concat!(::core::file!(), ":", ::core::line!()),
                     type_id: ::core::any::TypeId::of::<#ident>,
+                    decode: ::edri::__private::decode_event::<#ident>,
+                    encode_answer: ::edri::__private::encode_answer::<#ident>,
                 }
             }
         }
@@ -457,7 +475,78 @@ impl Model {
 
 #[cfg(test)]
 mod tests {
-    use super::kebab_case;
+    use quote::quote;
+
+    use super::{expand, kebab_case, parse_args, Kind};
+    use crate::diagnostics::Errors;
+
+    /// The messages of the `compile_error!`s in an expansion.
+    fn errors_of(args: proc_macro2::TokenStream, item: proc_macro2::TokenStream) -> Vec<String> {
+        let expanded = expand(args, item).to_string();
+        expanded
+            .split("compile_error !")
+            .skip(1)
+            .map(|rest| rest.split('"').nth(1).unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn an_unknown_argument_does_not_hide_the_others() {
+        let mut errors = Errors::default();
+        let args = parse_args(
+            quote!(persistent = 3, request, rest = "GET /a"),
+            &mut errors,
+        );
+        assert!(matches!(args.kind, Some((Kind::Request, _))));
+        assert!(args.rest.is_some());
+        assert!(args.unavailable);
+        assert!(!errors.to_compile_errors().is_empty());
+    }
+
+    #[test]
+    fn one_mistake_gives_one_error() {
+        let item = quote!(
+            pub struct Greet {
+                pub name: String,
+            }
+        );
+        for args in [
+            quote!(notification, tunnel),
+            quote!(tunnel),
+            quote!(foo(bar), request),
+            quote!(request, rest = "FETCH /greet"),
+            quote!(request, rest = "GET /greet/{nmae}"),
+            quote!(notification, rest = "GET /greet"),
+            quote!(notification, response = String),
+        ] {
+            assert_eq!(errors_of(args.clone(), item.clone()).len(), 1, "{args}");
+        }
+        assert_eq!(errors_of(quote!(request), item).len(), 0);
+    }
+
+    #[test]
+    fn a_soft_mistake_still_declares_the_event() {
+        let expanded = expand(
+            quote!(request, rest = "FETCH /greet"),
+            quote!(
+                pub struct Greet {
+                    pub name: String,
+                }
+            ),
+        )
+        .to_string();
+        assert!(expanded.contains("impl :: edri :: Event for Greet"));
+        let expanded = expand(
+            quote!(request),
+            quote!(
+                pub enum Greet {
+                    A,
+                }
+            ),
+        )
+        .to_string();
+        assert!(!expanded.contains("impl :: edri :: Event"));
+    }
 
     #[test]
     fn names_are_kebab_case() {

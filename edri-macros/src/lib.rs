@@ -9,6 +9,7 @@ mod diagnostics;
 mod event;
 mod manager;
 mod solve;
+mod wire;
 
 use proc_macro::TokenStream;
 
@@ -16,7 +17,9 @@ use proc_macro::TokenStream;
 ///
 /// Arguments: the kind, `name = "wire-name"`, `response = Type`, `shared`,
 /// `rest = "METHOD /path/{field}"`, `ws`. Fields marked `#[response]` move into a generated
-/// `<Name>Response`. See the `edri` crate's documentation.
+/// `<Name>Response`. Every field must implement serde's `Serialize` and `Deserialize`.
+/// Write your own derives below `#[event]`, so that it sees them and adds only the missing ones.
+/// See the `edri` crate's documentation.
 #[proc_macro_attribute]
 pub fn event(args: TokenStream, input: TokenStream) -> TokenStream {
     event::expand(args.into(), input.into()).into()

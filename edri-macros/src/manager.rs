@@ -2,11 +2,11 @@
 //! expand into an `edri::Manager` implementation.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, LitInt, LitStr, ReturnType, Type};
 
-use crate::diagnostics::Errors;
+use crate::diagnostics::{skip_value, Errors};
 use crate::solve::{self, Direction};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -37,17 +37,22 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> Args {
                 "fifo" => Queue::Fifo,
                 "priority" => Queue::Priority,
                 other => {
-                    return Err(syn::Error::new(
+                    errors.add(
                         queue.span(),
                         format!("unknown queue `{other}`; expected \"fifo\" or \"priority\""),
-                    ))
+                    );
+                    parsed.queue
                 }
             };
         } else if path.is_ident("capacity") || path.is_ident("max_workers") {
             let value: LitInt = meta.value()?.parse()?;
             let number = value.base10_parse::<usize>()?;
             if number == 0 {
-                return Err(syn::Error::new(value.span(), "must be at least 1"));
+                errors.add(
+                    value.span(),
+                    format!("`{}` must be at least 1", path.to_token_stream()),
+                );
+                return Ok(());
             }
             if path.is_ident("capacity") {
                 parsed.capacity = Some(number);
@@ -57,18 +62,18 @@ fn parse_args(args: TokenStream, errors: &mut Errors) -> Args {
         } else if path.is_ident("name") {
             let name: LitStr = meta.value()?.parse()?;
             if name.value().trim().is_empty() {
-                return Err(syn::Error::new(
-                    name.span(),
-                    "a manager name cannot be empty",
-                ));
+                errors.add(name.span(), "a manager name cannot be empty");
+            } else {
+                parsed.name = Some(name.value());
             }
-            parsed.name = Some(name.value());
         } else {
-            return Err(meta.error(format!(
+            // Reported and skipped: the other arguments (the queue above all) still count.
+            errors.push(meta.error(format!(
                 "unknown #[manager] argument `{}`; expected `queue = \"fifo\" | \"priority\"`, `capacity = N`, \
                  `max_workers = N` or `name = \"...\"`",
-                path.to_token_stream()
+                path.to_token_stream().to_string().replace(' ', "")
             )));
+            skip_value(&meta)?;
         }
         Ok(())
     });
@@ -94,7 +99,9 @@ struct Solver {
     event: Type,
     params: Vec<Param>,
     is_async: bool,
-    returns: Span,
+    /// The first and last token of the return type (the name when there is none), so errors
+    /// about it cover it whole.
+    returns: (Span, Span),
     index: u16,
 }
 
@@ -118,11 +125,11 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let args = parse_args(args, &mut errors);
     if let Some((_, path, _)) = &item.trait_ {
-        errors.add(path.span(), "#[manager] goes on an inherent impl block (`impl MyManager { ... }`), not on a trait impl");
+        errors.add_spanned(path, "#[manager] goes on an inherent impl block (`impl MyManager { ... }`), not on a trait impl");
     }
     if !item.generics.params.is_empty() {
-        errors.add(
-            item.generics.span(),
+        errors.add_spanned(
+            &item.generics,
             "#[manager] does not support generic impl blocks",
         );
     }
@@ -144,7 +151,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             });
         function.attrs = others;
         if let Some(extra) = solve_attrs.get(1) {
-            errors.add(extra.span(), "a function has one #[solve] attribute");
+            errors.add_spanned(extra, "a function has one #[solve] attribute");
         }
         match solve_attrs.first() {
             Some(attr) => {
@@ -158,8 +165,9 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
                 if let Some(solver) =
                     build_solver(function, solve_args, args.queue, index, &mut errors)
                 {
-                    check_duplicate(&solvers, &solver, &mut errors);
-                    solvers.push(solver);
+                    if is_new(&solvers, &solver, &mut errors) {
+                        solvers.push(solver);
+                    }
                 }
             }
             None if function.sig.ident == "after_start" => {
@@ -172,14 +180,15 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         }
     }
 
-    if let Err(error) = errors.into_result() {
-        let error = error.to_compile_error();
-        return quote!(#item #error);
-    }
-    let implementation = expand_manager(&item.self_ty, &args, &solvers, after_start, before_stop);
+    // The `Manager` implementation is emitted even beside errors, with the solvers that are
+    // right, so a mistake in one solver does not also make the type "not an edri manager".
+    let implementation = (item.trait_.is_none() && item.generics.params.is_empty())
+        .then(|| expand_manager(&item.self_ty, &args, &solvers, after_start, before_stop));
+    let errors = errors.to_compile_errors();
     quote! {
         #item
         #implementation
+        #errors
     }
 }
 
@@ -231,6 +240,7 @@ fn build_solver(
     }
 
     let mut event = None;
+    let mut responder = None;
     let mut params = Vec::new();
     for input in &sig.inputs {
         let FnArg::Typed(typed) = input else { continue };
@@ -241,9 +251,10 @@ fn build_solver(
             }
             _ if last_segment_is(ty, "Responder") => {
                 if args.direction == Direction::Res {
-                    errors.add(ty.span(), "a #[solve(res)] solver receives an answer; it has nothing to answer with a Responder");
+                    errors.add_spanned(ty, "a #[solve(res)] solver receives an answer; it has nothing to answer with a Responder");
                     ok = false;
                 }
+                responder = Some(ty);
                 Param::Responder
             }
             _ if event.is_none() => {
@@ -254,8 +265,8 @@ fn build_solver(
                 Param::Answer
             }
             _ => {
-                errors.add(
-                    ty.span(),
+                errors.add_spanned(
+                    typed,
                     "unexpected solver parameter: a solver takes the event, then optionally `ctx: &Context` and \
                      (for requests) `reply: Responder<Event>`",
                 );
@@ -264,7 +275,15 @@ fn build_solver(
             }
         };
         if param != Param::Event && param != Param::Answer && params.contains(&param) {
-            errors.add(ty.span(), "this parameter appears twice");
+            let what = if param == Param::Context {
+                "`ctx: &Context`"
+            } else {
+                "`Responder`"
+            };
+            errors.add_spanned(
+                typed,
+                format!("a solver takes one {what}; this is a second one"),
+            );
             ok = false;
         }
         params.push(param);
@@ -276,6 +295,18 @@ fn build_solver(
         );
         return None;
     };
+    if let Some(answered) = responder.and_then(responder_event) {
+        if type_key(answered) != type_key(&event) {
+            errors.add_spanned(
+                answered,
+                format!(
+                    "a solver answers the event it solves: write `Responder<{}>`",
+                    type_key(&event).replace(' ', "")
+                ),
+            );
+            ok = false;
+        }
+    }
     if args.direction == Direction::Res && !params.contains(&Param::Answer) {
         errors.add(
             sig.ident.span(),
@@ -285,8 +316,8 @@ fn build_solver(
         ok = false;
     }
     let returns = match &sig.output {
-        ReturnType::Default => sig.ident.span(),
-        ReturnType::Type(_, ty) => ty.span(),
+        ReturnType::Default => (sig.ident.span(), sig.ident.span()),
+        ReturnType::Type(_, ty) => span_range(ty),
     };
     ok.then(|| Solver {
         function: sig.ident.clone(),
@@ -300,11 +331,49 @@ fn build_solver(
     })
 }
 
+/// The spans of the first and last tokens of `tokens`.
+fn span_range(tokens: &impl ToTokens) -> (Span, Span) {
+    let mut tokens = tokens.to_token_stream().into_iter();
+    let first = tokens
+        .next()
+        .map_or_else(Span::call_site, |token| token.span());
+    let last = tokens.last().map_or(first, |token| token.span());
+    (first, last)
+}
+
+/// `path function(arguments)` ending at `last`, with `path` spanned by the caller at the first
+/// token of the return type: rustc reports an unsatisfied bound of the call over that whole
+/// range, not over the first token of the return type only.
+fn finish_call(
+    last: Span,
+    path: TokenStream,
+    function: &str,
+    arguments: TokenStream,
+) -> TokenStream {
+    let function = syn::Ident::new(function, last);
+    let call = quote_spanned!(last=> #function(#arguments));
+    quote!(#path #call)
+}
+
+/// `E` in `Responder<E>`.
+fn responder_event(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let syn::PathArguments::AngleBracketed(arguments) = &path.path.segments.last()?.arguments
+    else {
+        return None;
+    };
+    match arguments.args.first()? {
+        syn::GenericArgument::Type(event) => Some(event),
+        _ => None,
+    }
+}
+
 fn type_key(ty: &Type) -> String {
     ty.to_token_stream().to_string()
 }
 
-fn check_duplicate(solvers: &[Solver], solver: &Solver, errors: &mut Errors) {
+/// Whether `solver` is the first of its event and direction; reports it when it is not.
+fn is_new(solvers: &[Solver], solver: &Solver, errors: &mut Errors) -> bool {
     let key = type_key(&solver.event);
     if let Some(first) = solvers
         .iter()
@@ -314,15 +383,17 @@ fn check_duplicate(solvers: &[Solver], solver: &Solver, errors: &mut Errors) {
             Direction::Req => "req",
             Direction::Res => "res",
         };
-        errors.add(
-            solver.event.span(),
+        errors.add_spanned(
+            &solver.event,
             format!(
                 "`{}` already has a #[solve({direction})] solver in this manager: `{}`; one manager solves an event once per direction",
                 key.replace(' ', ""),
                 first.function
             ),
         );
+        return false;
     }
+    true
 }
 
 fn build_hook(function: &ImplItemFn, errors: &mut Errors) -> Option<Hook> {
@@ -348,24 +419,25 @@ fn build_hook(function: &ImplItemFn, errors: &mut Errors) -> Option<Hook> {
             return None;
         }
     }
-    let typed: Vec<_> = sig
+    let is_context = |input: &FnArg| {
+        matches!(input, FnArg::Typed(typed)
+            if matches!(&*typed.ty, Type::Reference(r) if last_segment_is(&r.elem, "Context")))
+    };
+    let typed: Vec<&FnArg> = sig
         .inputs
         .iter()
         .filter(|input| matches!(input, FnArg::Typed(_)))
         .collect();
-    let takes_context = match typed.as_slice() {
-        [] => false,
-        [FnArg::Typed(typed)] if matches!(&*typed.ty, Type::Reference(r) if last_segment_is(&r.elem, "Context")) => {
-            true
-        }
-        _ => {
-            errors.add(
-                sig.inputs.span(),
-                format!("unexpected parameters on `{name}`: {usage}"),
-            );
-            return None;
-        }
-    };
+    let takes_context = typed.first().is_some_and(|input| is_context(input));
+    let unexpected = &typed[usize::from(takes_context)..];
+    if !unexpected.is_empty() {
+        // Point at the parameters that do not belong, from the first to the last.
+        errors.add_spanned(
+            quote!(#(#unexpected)*),
+            format!("unexpected parameters on `{name}`: {usage}"),
+        );
+        return None;
+    }
     Some(Hook {
         function: name.clone(),
         takes_context,
@@ -380,6 +452,23 @@ fn self_name(self_ty: &Type) -> String {
             .last()
             .map_or_else(|| type_key(self_ty), |segment| segment.ident.to_string()),
         _ => type_key(self_ty),
+    }
+}
+
+/// A statement that compiles only for the event types this solver accepts (any event for
+/// `req`, requests for `res`). The generated code puts it, identical and spanned at the event
+/// parameter, before every other use of the event type in each function body, so a wrong type
+/// gives one error with edri's message: rustc drops the errors implied by one already reported at
+/// the same span, and prints identical errors once.
+fn event_check(solver: &Solver) -> TokenStream {
+    let event = &solver.event;
+    match solver.direction {
+        Direction::Req => {
+            quote_spanned!(event.span()=> ::edri::__private::assert_event::<#event>();)
+        }
+        Direction::Res => {
+            quote_spanned!(event.span()=> let _ = ::edri::__private::take_answer::<#event>;)
+        }
     }
 }
 
@@ -411,7 +500,8 @@ fn expand_manager(
         let event_type = type_key(event).replace(' ', "");
         let function_name = function.to_string();
         let location = quote_spanned!(function.span()=> ::core::concat!(::core::file!(), ":", ::core::line!()));
-        let event_name = quote_spanned!(event.span()=> <#event as ::edri::Event>::NAME);
+        let check = event_check(solver);
+        let event_name = quote_spanned!(event.span()=> { #check <#event as ::edri::Event>::NAME });
         quote! {
             ::edri::__private::SolverInfo {
                 event: ::core::any::TypeId::of::<#event>,
@@ -426,38 +516,82 @@ fn expand_manager(
         }
     });
 
+    // The generated locals are prefixed: an item in scope (a `const ctx`, a unit struct
+    // `event`) would turn a plain name into a pattern, hygiene or not. `at` gives a local a user
+    // span, for error messages; call-site and user spans resolve alike.
+    let local = |name: &str| format_ident!("__edri_{}", name);
+    let at = |name: &str, span: Span| format_ident!("__edri_{}", name, span = span);
+    let (delivery, reply, ctx, event_var, answer, event_name) = (
+        local("delivery"),
+        local("reply"),
+        local("ctx"),
+        local("event"),
+        local("answer"),
+        local("event_name"),
+    );
+
     let call = |solver: &Solver| {
         let function = &solver.function;
         let event = &solver.event;
         let arguments = solver.params.iter().map(|param| match param {
-            Param::Event => quote!(event),
-            Param::Answer => quote!(answer),
-            Param::Context => quote!(ctx),
-            Param::Responder => quote_spanned!(event.span()=> reply.responder::<#event>()),
+            Param::Event => event_var.to_token_stream(),
+            Param::Answer => answer.to_token_stream(),
+            Param::Context => ctx.to_token_stream(),
+            Param::Responder => {
+                let reply = at("reply", event.span());
+                quote_spanned!(event.span()=> #reply.responder::<#event>())
+            }
         });
         let awaiting = solver.is_async.then(|| quote!(.await));
         quote!(self.#function(#(#arguments),*) #awaiting)
     };
 
-    let request_arms = solvers.iter().filter(|s| s.direction == Direction::Req).map(|solver| {
-        let Solver { event, index, returns, .. } = solver;
-        let call = call(solver);
-        let finish = if solver.params.contains(&Param::Responder) {
-            quote_spanned!(*returns=> ::edri::Finish::outcome(returned, #name, <#event as ::edri::Event>::NAME))
-        } else {
-            quote_spanned!(*returns=> ::edri::__private::finish::<#event, _>(returned, reply, #name))
-        };
-        let take = quote_spanned!(event.span()=> ::edri::__private::take_event::<#event>(delivery));
-        quote! {
-            #index => {
-                let ::core::option::Option::Some(event) = #take else {
-                    return ::edri::__private::misrouted(#name, event_name);
-                };
-                let returned = #call;
-                #finish
+    let request_arms = solvers
+        .iter()
+        .filter(|s| s.direction == Direction::Req)
+        .map(|solver| {
+            let Solver {
+                event,
+                index,
+                returns,
+                ..
+            } = solver;
+            let call = call(solver);
+            let check = event_check(solver);
+            let returned = at("returned", returns.0);
+            let taken = at("delivery", event.span());
+            // Every use of the event type is spanned at it, after `check`: a type that is not an
+            // event then gives one error (the others are implied by it), not one per use.
+            let kind = quote_spanned!(event.span()=> <#event as ::edri::Event>::Kind);
+            let finish = if solver.params.contains(&Param::Responder) {
+                finish_call(
+                    returns.1,
+                    quote_spanned!(returns.0=> ::edri::Finish::),
+                    "outcome",
+                    quote!(#returned, #name, #event_name),
+                )
+            } else {
+                let reply = at("reply", returns.0);
+                finish_call(
+                    returns.1,
+                    quote_spanned!(returns.0=> ::edri::__private::Returns::<#kind>::),
+                    "finish",
+                    quote!(#returned, #reply, #name, #event_name),
+                )
+            };
+            let take =
+                quote_spanned!(event.span()=> ::edri::__private::take_event::<#event>(#taken));
+            quote! {
+                #index => {
+                    #check
+                    let ::core::option::Option::Some(#event_var) = #take else {
+                        return ::edri::__private::misrouted(#name, #event_name);
+                    };
+                    let #returned = #call;
+                    #finish
+                }
             }
-        }
-    });
+        });
 
     let answer_arms = solvers
         .iter()
@@ -470,16 +604,24 @@ fn expand_manager(
                 ..
             } = solver;
             let call = call(solver);
+            let check = event_check(solver);
+            let returned = at("returned", returns.0);
+            let taken = at("delivery", event.span());
             let take =
-                quote_spanned!(event.span()=> ::edri::__private::take_answer::<#event>(delivery));
-            let finish =
-                quote_spanned!(*returns=> ::edri::Finish::outcome(returned, #name, event_name));
+                quote_spanned!(event.span()=> ::edri::__private::take_answer::<#event>(#taken));
+            let finish = finish_call(
+                returns.1,
+                quote_spanned!(returns.0=> ::edri::Finish::),
+                "outcome",
+                quote!(#returned, #name, #event_name),
+            );
             quote! {
                 #index => {
-                    let ::core::option::Option::Some((event, answer)) = #take else {
-                        return ::edri::__private::misrouted(#name, event_name);
+                    #check
+                    let ::core::option::Option::Some((#event_var, #answer)) = #take else {
+                        return ::edri::__private::misrouted(#name, #event_name);
                     };
-                    let returned = #call;
+                    let #returned = #call;
                     #finish
                 }
             }
@@ -490,14 +632,14 @@ fn expand_manager(
         let trait_fn = syn::Ident::new(trait_fn, Span::call_site());
         let function = &hook.function;
         let call = if hook.takes_context {
-            quote!(Self::#function(self, ctx).await)
+            quote!(Self::#function(self, #ctx).await)
         } else {
             quote!(Self::#function(self).await)
         };
         Some(quote! {
             fn #trait_fn<'a>(
                 &'a mut self,
-                ctx: &'a ::edri::Context,
+                #ctx: &'a ::edri::Context,
             ) -> impl ::core::future::Future<Output = ()> + ::core::marker::Send + 'a {
                 async move { #call }
             }
@@ -535,29 +677,29 @@ fn expand_manager(
 
             fn dispatch<'a>(
                 &'a mut self,
-                delivery: ::edri::__private::Delivery,
-                reply: &'a mut ::edri::__private::ReplySlot,
-                ctx: &'a ::edri::Context,
+                #delivery: ::edri::__private::Delivery,
+                #reply: &'a mut ::edri::__private::ReplySlot,
+                #ctx: &'a ::edri::Context,
             ) -> impl ::core::future::Future<Output = ::edri::__private::Outcome> + ::core::marker::Send + 'a {
                 async move {
-                    let event_name = delivery.event_name();
-                    match delivery.solver() {
+                    let #event_name = #delivery.event_name();
+                    match #delivery.solver() {
                         #(#request_arms)*
-                        _ => ::edri::__private::misrouted(#name, event_name),
+                        _ => ::edri::__private::misrouted(#name, #event_name),
                     }
                 }
             }
 
             fn dispatch_answer<'a>(
                 &'a mut self,
-                delivery: ::edri::__private::AnswerDelivery,
-                ctx: &'a ::edri::Context,
+                #delivery: ::edri::__private::AnswerDelivery,
+                #ctx: &'a ::edri::Context,
             ) -> impl ::core::future::Future<Output = ::edri::__private::Outcome> + ::core::marker::Send + 'a {
                 async move {
-                    let event_name = delivery.event_name();
-                    match delivery.solver() {
+                    let #event_name = #delivery.event_name();
+                    match #delivery.solver() {
                         #(#answer_arms)*
-                        _ => ::edri::__private::misrouted(#name, event_name),
+                        _ => ::edri::__private::misrouted(#name, #event_name),
                     }
                 }
             }
@@ -565,5 +707,121 @@ fn expand_manager(
             #after_start
             #before_stop
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::expand;
+
+    fn expand_impl(args: proc_macro2::TokenStream, solver: proc_macro2::TokenStream) -> String {
+        expand(
+            args,
+            quote! {
+                impl Pinger {
+                    #solver
+
+                    #[solve(req)]
+                    async fn fine(&mut self, event: Fine) {}
+                }
+            },
+        )
+        .to_string()
+    }
+
+    #[test]
+    fn one_mistake_gives_one_error_and_keeps_the_manager() {
+        for (args, solver) in [
+            (
+                quote!(),
+                quote!(
+                    #[solve]
+                    async fn a(&mut self, event: A) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    #[solve(req, mode = "fiber")]
+                    async fn a(&mut self, event: A) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    #[solve(req, retries = 3)]
+                    async fn a(&mut self, event: A) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    #[solve(req, priority = 1)]
+                    async fn a(&mut self, event: A) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    #[solve(req)]
+                    async fn a(self, event: A) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    #[solve(req)]
+                    async fn a(&mut self) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    #[solve(req)]
+                    async fn a(&mut self, event: Fine) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    #[solve(res)]
+                    async fn a(&mut self, event: A) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    fn after_start(&mut self) {}
+                ),
+            ),
+            (
+                quote!(workers = 4, queue = "priority"),
+                quote!(
+                    #[solve(req, priority = 1)]
+                    async fn a(&mut self, event: A) {}
+                ),
+            ),
+        ] {
+            let expanded = expand_impl(args.clone(), solver.clone());
+            assert_eq!(
+                expanded.matches("compile_error").count(),
+                1,
+                "{args} {solver}"
+            );
+            assert!(
+                expanded.contains("impl :: edri :: Manager for Pinger"),
+                "{solver}"
+            );
+            assert!(!expanded.contains("# [solve"), "{solver}");
+        }
+    }
+
+    #[test]
+    fn a_trait_impl_gets_no_manager() {
+        let expanded = expand(quote!(), quote!(impl Default for Pinger {})).to_string();
+        assert_eq!(expanded.matches("compile_error").count(), 1);
+        assert!(!expanded.contains("impl :: edri :: Manager"));
     }
 }

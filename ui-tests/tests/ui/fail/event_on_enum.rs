@@ -1,0 +1,9 @@
+use edri::prelude::*;
+
+#[event(notification)]
+pub enum Light {
+    On,
+    Off,
+}
+
+fn main() {}

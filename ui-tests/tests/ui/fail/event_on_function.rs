@@ -1,0 +1,6 @@
+use edri::prelude::*;
+
+#[event(notification)]
+fn uploaded() {}
+
+fn main() {}

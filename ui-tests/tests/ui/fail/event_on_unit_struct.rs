@@ -1,0 +1,6 @@
+use edri::prelude::*;
+
+#[event(request)]
+pub struct Ping;
+
+fn main() {}

@@ -1,0 +1,8 @@
+use edri::prelude::*;
+
+#[event(notification, request)]
+pub struct Uploaded {
+    pub name: String,
+}
+
+fn main() {}

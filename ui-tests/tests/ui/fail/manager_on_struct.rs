@@ -1,0 +1,6 @@
+use edri::prelude::*;
+
+#[manager]
+pub struct Archive;
+
+fn main() {}

@@ -1,0 +1,17 @@
+use edri::prelude::*;
+
+#[event(request)]
+pub struct Ping {}
+
+#[derive(Default)]
+pub struct Pinger;
+
+#[manager]
+impl Pinger {
+    #[solve(req, mode = "fiber")]
+    async fn ping(&mut self, _event: Ping) {}
+}
+
+fn main() {
+    let _ = Edri::new().manager(Pinger);
+}
