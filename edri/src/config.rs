@@ -19,6 +19,8 @@ pub(crate) struct Config {
     pub(crate) queue_capacity: usize,
     /// How long shutdown waits for managers to finish their queues (`EDRI_SHUTDOWN_TIMEOUT`).
     pub(crate) shutdown_timeout: Duration,
+    /// How long a worker past its timeout has to stop before it is killed (`EDRI_WORKER_GRACE`).
+    pub(crate) worker_grace: Duration,
 }
 
 impl Default for Config {
@@ -29,6 +31,7 @@ impl Default for Config {
             unrouted_capacity: 10_000,
             queue_capacity: 1024,
             shutdown_timeout: Duration::from_secs(10),
+            worker_grace: Duration::from_secs(1),
         }
     }
 }
@@ -54,6 +57,7 @@ impl Config {
         duration("EDRI_REQUEST_TIMEOUT", &mut config.request_timeout)?;
         duration("EDRI_CACHE_TIMEOUT", &mut config.unrouted_window)?;
         duration("EDRI_SHUTDOWN_TIMEOUT", &mut config.shutdown_timeout)?;
+        duration("EDRI_WORKER_GRACE", &mut config.worker_grace)?;
         let count = |name: &'static str, target: &mut usize, minimum: usize| -> Result<(), Error> {
             if let Some(value) = lookup(name) {
                 *target = match value.trim().parse::<usize>() {

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::mailbox::AnswerDelivery;
-use crate::request::{all_answers, first_answer, forward_answers};
+use crate::request::{all_answers, first_answer, forward_answers, PendingAnswer};
 use crate::router::Router;
+use crate::worker::{Mode, Work, WorkerHandle, Workers};
 use crate::{Failure, Notification, Request};
 
 /// A manager's link to the router, handed to solvers (`ctx: &Context`) and lifecycle hooks.
@@ -38,8 +38,9 @@ pub struct Context {
 
 struct Inner {
     router: Arc<Router>,
+    workers: Arc<Workers>,
     name: Arc<str>,
-    answers: mpsc::UnboundedSender<AnswerDelivery>,
+    answers: mpsc::UnboundedSender<PendingAnswer>,
     /// The manager's `#[solve(res)]` solvers: event type and index.
     answer_solvers: Vec<(TypeId, u16)>,
 }
@@ -47,18 +48,34 @@ struct Inner {
 impl Context {
     pub(crate) fn new(
         router: Arc<Router>,
+        workers: Arc<Workers>,
         name: Arc<str>,
-        answers: mpsc::UnboundedSender<AnswerDelivery>,
+        answers: mpsc::UnboundedSender<PendingAnswer>,
         answer_solvers: Vec<(TypeId, u16)>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 router,
+                workers,
                 name,
                 answers,
                 answer_solvers,
             }),
         }
+    }
+
+    pub(crate) fn workers(&self) -> &Arc<Workers> {
+        &self.inner.workers
+    }
+
+    /// Starts a long-lived worker on a thread or in a worker process; waits first while the
+    /// manager's `max_workers` are all running. The handle sends it events and waits for it.
+    pub async fn start_worker<W: Work>(
+        &self,
+        work: W,
+        mode: Mode,
+    ) -> Result<WorkerHandle, Failure> {
+        self.inner.workers.start_work(work, mode).await
     }
 
     /// The name of the manager this context belongs to.

@@ -3,15 +3,15 @@
 //! `#[event(...)]` implements these traits and registers the type; users do not implement them
 //! by hand.
 
-use std::any::TypeId;
+use std::any::{type_name, Any, TypeId};
 use std::collections::HashMap;
 use std::fmt::Debug;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::Error;
+use crate::{Error, Failure};
 
 /// What kind of event a type is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -41,7 +41,61 @@ pub trait Event: Clone + Debug + Send + Sync + Serialize + DeserializeOwned + 's
     /// What a `#[solve(req)]` solver of this event may return: [`NotificationKind`] or
     /// [`RequestKind`].
     #[doc(hidden)]
-    type Kind: 'static;
+    type Kind: KindCodec + 'static;
+}
+
+/// Encodes and decodes the answers of one kind of event at a process boundary.
+#[doc(hidden)]
+pub trait KindCodec {
+    fn decode_answer(bytes: &[u8]) -> Result<Box<dyn Any + Send>, Failure>;
+    fn encode_answer(answer: Box<dyn Any + Send>) -> Result<Vec<u8>, Failure>;
+}
+
+impl KindCodec for NotificationKind {
+    fn decode_answer(_bytes: &[u8]) -> Result<Box<dyn Any + Send>, Failure> {
+        Ok(Box::new(()))
+    }
+
+    fn encode_answer(_answer: Box<dyn Any + Send>) -> Result<Vec<u8>, Failure> {
+        Ok(Vec::new())
+    }
+}
+
+impl<R: Serialize + DeserializeOwned + Send + 'static> KindCodec for RequestKind<R> {
+    fn decode_answer(bytes: &[u8]) -> Result<Box<dyn Any + Send>, Failure> {
+        postcard::from_bytes::<R>(bytes)
+            .map(|response| Box::new(response) as Box<dyn Any + Send>)
+            .map_err(|error| {
+                Failure::internal(format!(
+                    "cannot decode the response `{}`: {error}",
+                    type_name::<R>()
+                ))
+            })
+    }
+
+    fn encode_answer(answer: Box<dyn Any + Send>) -> Result<Vec<u8>, Failure> {
+        let response = answer
+            .downcast::<R>()
+            .map_err(|_| Failure::internal(format!("an answer is not a `{}`", type_name::<R>())))?;
+        postcard::to_stdvec(&*response).map_err(|error| {
+            Failure::internal(format!(
+                "cannot encode the response `{}`: {error}",
+                type_name::<R>()
+            ))
+        })
+    }
+}
+
+/// Decodes an event by type, erased: the registry's decoder for events arriving by name.
+#[doc(hidden)]
+pub fn decode_event<E: Event>(bytes: &[u8]) -> Result<Arc<dyn Any + Send + Sync>, postcard::Error> {
+    postcard::from_bytes::<E>(bytes).map(|event| Arc::new(event) as Arc<dyn Any + Send + Sync>)
+}
+
+/// Encodes an answer to an event of type `E`, erased.
+#[doc(hidden)]
+pub fn encode_answer<E: Event>(answer: Box<dyn Any + Send>) -> Result<Vec<u8>, Failure> {
+    <E::Kind as KindCodec>::encode_answer(answer)
 }
 
 /// The [`Event::Kind`] of notifications.
@@ -69,8 +123,23 @@ pub trait Notification: Event {}
 pub trait Request: Event {
     /// What a successful answer carries: the generated `<Name>Response`, the type named by
     /// `response = Type`, or `()` for a request answered by its status alone.
-    type Response: Debug + Send + Serialize + DeserializeOwned + 'static;
+    type Response: Debug + Send + WireResponse + 'static;
 }
+
+/// A response type that serde can write and read back, so answers can cross processes,
+/// machines and the API.
+#[diagnostic::on_unimplemented(
+    message = "response type `{Self}` cannot be serialized",
+    label = "answers cross processes, machines and the API",
+    note = "derive `serde::Serialize` and `serde::Deserialize` for `{Self}` (with `#[serde(crate = \"edri::serde\")]` if you have no serde dependency of your own)"
+)]
+pub trait WireResponse: Serialize + DeserializeOwned {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Serialize + DeserializeOwned> WireResponse for T {}
+
+/// Decodes an event from postcard into its shared, type-erased form.
+pub type DecodeEvent = fn(&[u8]) -> Result<Arc<dyn Any + Send + Sync>, postcard::Error>;
 
 /// The registration of one event type, submitted by `#[event]` (through `inventory`) and
 /// listed by [`registered_events`].
@@ -93,6 +162,10 @@ pub struct EventInfo {
     pub location: &'static str,
     /// The type's `TypeId`, for in-process lookups (never sent over a wire).
     pub type_id: fn() -> TypeId,
+    /// Decodes the event from postcard, for events arriving by name.
+    pub decode: DecodeEvent,
+    /// Encodes an answer to the event (empty for notifications).
+    pub encode_answer: fn(Box<dyn Any + Send>) -> Result<Vec<u8>, Failure>,
 }
 
 inventory::collect!(EventInfo);
@@ -100,6 +173,7 @@ inventory::collect!(EventInfo);
 /// The checked registry: every declared event by wire name and by type.
 pub(crate) struct Registry {
     by_type: HashMap<TypeId, &'static EventInfo>,
+    by_name: HashMap<&'static str, &'static EventInfo>,
 }
 
 impl Registry {
@@ -131,12 +205,17 @@ impl Registry {
         if by_type.is_empty() {
             return Err(RegistryError::Empty);
         }
-        Ok(Registry { by_type })
+        Ok(Registry { by_type, by_name })
     }
 
     /// The registration of an event type, if it was registered.
     pub(crate) fn info(&self, type_id: TypeId) -> Option<&'static EventInfo> {
         self.by_type.get(&type_id).copied()
+    }
+
+    /// The registration of an event by wire name.
+    pub(crate) fn by_name(&self, name: &str) -> Option<&'static EventInfo> {
+        self.by_name.get(name).copied()
     }
 
     /// Every registered event.

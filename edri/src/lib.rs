@@ -56,6 +56,7 @@ mod responder;
 mod router;
 mod subscription;
 mod system;
+pub mod worker;
 
 pub use context::Context;
 pub use edri_macros::{event, manager, solve};
@@ -65,57 +66,39 @@ pub use failure::{Failure, Status};
 pub use mailbox::QueueKind;
 pub use manager::{Finish, Manager, ManagerStats};
 pub use responder::{IntoAnswer, Responder};
+/// serde, as edri uses it: derive `Serialize` and `Deserialize` for types named by
+/// `response = Type` with `#[serde(crate = "edri::serde")]`, without a dependency of your own.
+pub use serde;
 pub use subscription::Subscription;
 pub use system::{Edri, Handle, Pending};
+pub use worker::{Message, Mode, Work, Worker, WorkerHandle};
 
 /// The names most programs need: `use edri::prelude::*;`.
 pub mod prelude {
-    pub use crate::{event, manager, solve, Context, Edri, Failure, Handle, Responder, Status};
+    pub use crate::{
+        event, manager, solve, Context, Edri, Failure, Handle, Message, Mode, Responder, Status,
+        Work, Worker,
+    };
 }
 
 /// What the macros' generated code calls. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::event::EventInfo;
-    pub use crate::event::{NotificationKind, RequestKind};
+    pub use crate::event::{decode_event, encode_answer, KindCodec, NotificationKind, RequestKind};
     pub use crate::mailbox::QueueKind;
     pub use crate::mailbox::{AnswerDelivery, Delivery};
     pub use crate::manager::{
         assert_event, finish, misrouted, take_answer, take_event, Direction, ManagerDescriptor,
         Outcome, ReplySlot, Returns, SolverInfo,
     };
+    pub use crate::worker::{
+        run_process_solver, run_work, solve_in_process, solve_in_thread, ProcessSolver, WorkEntry,
+        WorkReturns, PROCESS_SOLVERS, WORKS,
+    };
     pub use inventory;
+    pub use linkme;
     pub use serde;
-
-    /// Serde `with` functions for event fields: they compile only for fields serde can write and
-    /// read back, and say so with edri's own message.
-    pub mod wire {
-        use super::WireField;
-
-        /// Serializes a field.
-        pub fn serialize<T: WireField, S: serde::Serializer>(
-            value: &T,
-            serializer: S,
-        ) -> Result<S::Ok, S::Error> {
-            value.serialize(serializer)
-        }
-
-        /// Deserializes a field.
-        pub fn deserialize<'de, T: WireField, D: serde::Deserializer<'de>>(
-            deserializer: D,
-        ) -> Result<T, D::Error> {
-            T::deserialize(deserializer)
-        }
-    }
-
-    /// A type that serde can write and read back.
-    #[diagnostic::on_unimplemented(
-        message = "event field type `{Self}` cannot be serialized",
-        label = "events cross processes, machines and the API, so every field must implement serde's `Serialize` and `Deserialize`",
-        note = "derive `serde::Serialize` and `serde::Deserialize` for `{Self}`, or use a type that has them"
-    )]
-    pub trait WireField: serde::Serialize + serde::de::DeserializeOwned {}
-    impl<T: serde::Serialize + serde::de::DeserializeOwned> WireField for T {}
 }
 
 /// The guides in `docs/` are compiled and run as doc tests, so their examples stay true.
@@ -127,4 +110,6 @@ mod guides {
     struct Architecture;
     #[doc = include_str!("../../docs/macros.md")]
     struct Macros;
+    #[doc = include_str!("../../README.md")]
+    struct Readme;
 }

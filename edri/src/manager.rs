@@ -8,12 +8,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
 use crate::context::Context;
 use crate::mailbox::{AnswerDelivery, Delivery, Inbox, QueueKind};
+use crate::request::PendingAnswer;
 use crate::responder::{send_answer, AnswerSender, PanicNote};
 use crate::{Failure, Request, Responder};
 
@@ -92,6 +94,8 @@ pub struct SolverInfo {
 pub enum Outcome {
     Done,
     Failed,
+    /// Handed to a worker, which counts it when it ends.
+    Offloaded,
 }
 
 /// Counters of one manager, reported by [`Handle::stats`](crate::Handle::stats).
@@ -108,6 +112,12 @@ pub struct ManagerStats {
     pub panics: u64,
     /// Deliveries waiting in the queue.
     pub queue_depth: usize,
+    /// Thread and process workers running now.
+    pub workers_running: usize,
+    /// Worker starts waiting for a `max_workers` slot.
+    pub workers_pending: usize,
+    /// Process ids of the manager's worker processes alive now (running or idle).
+    pub worker_processes: Vec<u32>,
 }
 
 #[derive(Default)]
@@ -115,6 +125,18 @@ pub(crate) struct Counters {
     pub(crate) processed: AtomicU64,
     pub(crate) failed: AtomicU64,
     pub(crate) panics: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn count(&self, outcome: Outcome) {
+        if outcome == Outcome::Offloaded {
+            return;
+        }
+        self.processed.fetch_add(1, Ordering::Relaxed);
+        if outcome == Outcome::Failed {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// The answer channel of the request being solved, kept by the manager loop so that a panicking
@@ -126,6 +148,19 @@ pub struct ReplySlot {
 }
 
 impl ReplySlot {
+    /// Takes the answer channel out, for a worker that answers from elsewhere.
+    pub(crate) fn take_sender(&mut self) -> Option<AnswerSender> {
+        self.sender.take()
+    }
+
+    /// A slot for an answer channel taken out earlier.
+    pub(crate) fn with_sender(sender: Option<AnswerSender>) -> Self {
+        Self {
+            sender,
+            note: Arc::default(),
+        }
+    }
+
     /// Hands the answer channel to a solver that answers through a [`Responder`].
     #[doc(hidden)]
     pub fn responder<E: Request>(&mut self) -> Responder<E> {
@@ -172,18 +207,14 @@ pub fn misrouted(manager: &str, event: &str) -> Outcome {
 )]
 pub trait Finish {
     #[doc(hidden)]
-    fn outcome(self, manager: &str, event: &str) -> Outcome;
-}
+    fn into_result(self) -> Result<(), Failure>;
 
-impl Finish for () {
-    fn outcome(self, _manager: &str, _event: &str) -> Outcome {
-        Outcome::Done
-    }
-}
-
-impl Finish for Result<(), Failure> {
-    fn outcome(self, manager: &str, event: &str) -> Outcome {
-        match self {
+    #[doc(hidden)]
+    fn outcome(self, manager: &str, event: &str) -> Outcome
+    where
+        Self: Sized,
+    {
+        match self.into_result() {
             Ok(()) => Outcome::Done,
             Err(failure) => {
                 tracing::warn!(manager, event, %failure, "solver failed");
@@ -193,10 +224,22 @@ impl Finish for Result<(), Failure> {
     }
 }
 
+impl Finish for () {
+    fn into_result(self) -> Result<(), Failure> {
+        Ok(())
+    }
+}
+
+impl Finish for Result<(), Failure> {
+    fn into_result(self) -> Result<(), Failure> {
+        self
+    }
+}
+
 /// Everything a running manager's loop needs besides the manager itself.
 pub(crate) struct Wiring {
     pub(crate) inbox: Inbox,
-    pub(crate) answers: mpsc::UnboundedReceiver<AnswerDelivery>,
+    pub(crate) answers: mpsc::UnboundedReceiver<PendingAnswer>,
     pub(crate) replay: Vec<Delivery>,
     pub(crate) stop: watch::Receiver<bool>,
     pub(crate) counters: Arc<Counters>,
@@ -220,6 +263,7 @@ pub(crate) async fn run<M: Manager>(mut manager: M, wiring: Wiring) {
         ctx: &ctx,
     };
 
+    let mut in_flight = FuturesUnordered::new();
     manager.after_start(&ctx).await;
     for delivery in replay {
         runner.solve(&mut manager, delivery).await;
@@ -227,7 +271,8 @@ pub(crate) async fn run<M: Manager>(mut manager: M, wiring: Wiring) {
     loop {
         tokio::select! {
             biased;
-            Some(answer) = answers.recv() => runner.solve_answer(&mut manager, answer).await,
+            Some(answer) = in_flight.next(), if !in_flight.is_empty() => runner.solve_answer(&mut manager, answer).await,
+            Some(pending) = answers.recv() => in_flight.push(pending),
             delivery = inbox.recv() => match delivery {
                 Some(delivery) => runner.solve(&mut manager, delivery).await,
                 None => break,
@@ -242,9 +287,14 @@ pub(crate) async fn run<M: Manager>(mut manager: M, wiring: Wiring) {
     while let Some(delivery) = inbox.recv().await {
         runner.solve(&mut manager, delivery).await;
     }
-    while let Ok(answer) = answers.try_recv() {
+    // Answers already in are handled; those still awaited are not waited for.
+    while let Ok(pending) = answers.try_recv() {
+        in_flight.push(pending);
+    }
+    while let Some(Some(answer)) = in_flight.next().now_or_never() {
         runner.solve_answer(&mut manager, answer).await;
     }
+    ctx.workers().shutdown().await;
     manager.before_stop(&ctx).await;
     tracing::debug!(manager = ctx.name(), "stopped");
 }
@@ -269,6 +319,7 @@ impl Runner<'_> {
             note: self.note.clone(),
         };
         let note = self.note;
+        span.in_scope(|| tracing::debug!("solving"));
         let result = {
             let mut solving = pin!(manager
                 .dispatch(delivery, &mut slot, self.ctx)
@@ -329,14 +380,11 @@ impl Runner<'_> {
     }
 
     fn count(&self, outcome: Outcome) {
-        self.counters.processed.fetch_add(1, Ordering::Relaxed);
-        if outcome == Outcome::Failed {
-            self.counters.failed.fetch_add(1, Ordering::Relaxed);
-        }
+        self.counters.count(outcome);
     }
 }
 
-fn panic_message(panic: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
     if let Some(message) = panic.downcast_ref::<&str>() {
         (*message).to_owned()
     } else if let Some(message) = panic.downcast_ref::<String>() {

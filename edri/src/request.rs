@@ -2,6 +2,8 @@
 //! answers to a manager's `#[solve(res)]`.
 
 use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::time::{timeout_at, Instant};
 
 use crate::mailbox::AnswerDelivery;
-use crate::responder::{stopped_before_answering, typed_answer, Answer};
+use crate::responder::{received, typed_answer, Answer};
 use crate::router::Answers;
 use crate::Failure;
 
@@ -41,10 +43,22 @@ pub(crate) async fn first_answer<R: 'static>(
     answers: Answers,
     timeout: Duration,
 ) -> Result<R, Failure> {
+    typed_answer(
+        event,
+        Ok(first_answer_erased(event, answers, timeout).await),
+    )
+}
+
+/// [`first_answer`] with the response type still erased.
+pub(crate) async fn first_answer_erased(
+    event: &'static str,
+    answers: Answers,
+    timeout: Duration,
+) -> Answer {
     let deadline = Instant::now() + timeout;
     match answers {
         Answers::None => Err(unavailable(event)),
-        Answers::One(receiver) => typed_answer(
+        Answers::One(receiver) => received(
             event,
             answer_until(event, receiver, deadline, timeout).await,
         ),
@@ -54,8 +68,8 @@ pub(crate) async fn first_answer<R: 'static>(
                 .map(|receiver| answer_until(event, receiver, deadline, timeout))
                 .collect();
             let mut first_failure = None;
-            while let Some(received) = pending.next().await {
-                match typed_answer(event, received) {
+            while let Some(answer) = pending.next().await {
+                match received(event, answer) {
                     Ok(response) => return Ok(response),
                     Err(failure) => {
                         first_failure.get_or_insert(failure);
@@ -89,39 +103,44 @@ pub(crate) async fn all_answers<R: 'static>(
     futures_util::future::join_all(waits).await
 }
 
-/// Forwards each answer to a manager's `#[solve(res)]` solver, as it arrives or times out.
+/// An answer on its way to a manager's `#[solve(res)]` solver: it resolves when the solver
+/// answers or the timeout passes. The manager loop polls these itself, so answers are handled
+/// in the order they arrive.
+pub(crate) type PendingAnswer = Pin<Box<dyn Future<Output = AnswerDelivery> + Send>>;
+
+/// Hands each answer's wait to the manager that sent the request.
 pub(crate) fn forward_answers(
     event: &'static str,
     request: Arc<dyn Any + Send + Sync>,
     answers: Answers,
     timeout: Duration,
     solver: u16,
-    to: &mpsc::UnboundedSender<AnswerDelivery>,
+    to: &mpsc::UnboundedSender<PendingAnswer>,
 ) {
-    let deliver = move |to: &mpsc::UnboundedSender<AnswerDelivery>, answer: Answer| {
-        // A manager that stopped no longer needs its answers.
-        let _ = to.send(AnswerDelivery {
-            solver,
-            event_name: event,
-            request: request.clone(),
-            answer,
-        });
+    let delivery = move |answer: Answer| AnswerDelivery {
+        solver,
+        event_name: event,
+        request: request.clone(),
+        answer,
     };
     let receivers = match answers {
-        Answers::None => return deliver(to, Err(unavailable(event))),
+        Answers::None => {
+            let answer = delivery(Err(unavailable(event)));
+            // A manager that stopped no longer needs its answers.
+            let _ = to.send(Box::pin(std::future::ready(answer)));
+            return;
+        }
         Answers::One(receiver) => vec![receiver],
         Answers::Many(receivers) => receivers,
     };
     let deadline = Instant::now() + timeout;
     for receiver in receivers {
-        let to = to.clone();
-        let deliver = deliver.clone();
-        tokio::spawn(async move {
-            let answer = match answer_until(event, receiver, deadline, timeout).await {
-                Ok(answer) => answer,
-                Err(_) => Err(stopped_before_answering(event)),
-            };
-            deliver(&to, answer);
-        });
+        let delivery = delivery.clone();
+        let _ = to.send(Box::pin(async move {
+            delivery(received(
+                event,
+                answer_until(event, receiver, deadline, timeout).await,
+            ))
+        }));
     }
 }

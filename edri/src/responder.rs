@@ -15,20 +15,22 @@ pub(crate) type Answer = Result<Box<dyn Any + Send>, Failure>;
 /// Where one solver sends its answer to one request.
 pub(crate) type AnswerSender = oneshot::Sender<Answer>;
 
+/// An answer as it arrived at a requester, its channel's end included.
+pub(crate) fn received(event: &str, received: Result<Answer, oneshot::error::RecvError>) -> Answer {
+    // Every solver path answers explicitly; a dropped sender means the delivery was dropped
+    // unprocessed, because its manager stopped.
+    received.unwrap_or_else(|_| Err(stopped_before_answering(event)))
+}
+
 /// Turns an answer that arrived at a requester back into its typed form.
 pub(crate) fn typed_answer<R: 'static>(
     event: &'static str,
-    received: Result<Answer, oneshot::error::RecvError>,
+    received_answer: Result<Answer, oneshot::error::RecvError>,
 ) -> Result<R, Failure> {
-    match received {
-        Ok(Ok(response)) => response.downcast::<R>().map(|boxed| *boxed).map_err(|_| {
-            Failure::internal(format!("the answer to `{event}` has an unexpected type"))
-        }),
-        Ok(Err(failure)) => Err(failure),
-        // Every solver path answers explicitly; a dropped sender means the delivery was dropped
-        // unprocessed, because its manager stopped.
-        Err(_) => Err(stopped_before_answering(event)),
-    }
+    received(event, received_answer)?
+        .downcast::<R>()
+        .map(|boxed| *boxed)
+        .map_err(|_| Failure::internal(format!("the answer to `{event}` has an unexpected type")))
 }
 
 /// The failure of a request whose delivery was dropped unprocessed.

@@ -20,6 +20,7 @@ use crate::manager::{self, Counters, Direction, Manager, ManagerStats, Wiring};
 use crate::request::{all_answers, first_answer};
 use crate::router::{Answers, Route, Router};
 use crate::subscription::Subscription;
+use crate::worker::Workers;
 use crate::{Error, Failure, Notification, Request, Result};
 
 type Launch = Box<dyn FnOnce(&System) -> Result<()> + Send>;
@@ -71,8 +72,19 @@ impl Edri {
 
     /// Adds a manager; it subscribes to its events when the system starts.
     pub fn manager<M: Manager>(mut self, manager: M) -> Self {
-        self.managers
-            .push(Box::new(move |system: &System| system.launch(manager)));
+        self.managers.push(Box::new(move |system: &System| {
+            system.launch(manager, None)
+        }));
+        self
+    }
+
+    /// Adds a manager under its own name instead of the one `#[manager]` gives it, so one
+    /// manager type can run as several instances (each one subscribes and gets every event).
+    pub fn named_manager<M: Manager>(mut self, name: impl Into<String>, manager: M) -> Self {
+        let name = name.into();
+        self.managers.push(Box::new(move |system: &System| {
+            system.launch(manager, Some(name))
+        }));
         self
     }
 
@@ -175,6 +187,7 @@ async fn stop_signal() -> std::io::Result<()> {
 struct Running {
     name: Arc<str>,
     counters: Arc<Counters>,
+    workers: Arc<Workers>,
     mailbox: Mailbox,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
@@ -195,22 +208,23 @@ impl System {
     }
 
     /// Checks a manager against the registry, subscribes it and spawns its loop.
-    fn launch<M: Manager>(&self, manager: M) -> Result<()> {
+    fn launch<M: Manager>(&self, manager: M, name: Option<String>) -> Result<()> {
         let descriptor = M::descriptor();
+        let name: Arc<str> = Arc::from(name.as_deref().unwrap_or(descriptor.name));
         let registry = Registry::get()?;
         let mut seen: HashMap<(TypeId, Direction), &'static str> = HashMap::new();
         for solver in descriptor.solvers {
             let type_id = (solver.event)();
             if registry.info(type_id).is_none() {
                 return Err(Error::UnregisteredEvent {
-                    manager: descriptor.name.to_owned(),
+                    manager: name.to_string(),
                     event: solver.event_type,
                     location: solver.location,
                 });
             }
             if let Some(first) = seen.insert((type_id, solver.direction), solver.location) {
                 return Err(Error::DuplicateSolver {
-                    manager: descriptor.name.to_owned(),
+                    manager: name.to_string(),
                     event: solver.event_name,
                     direction: match solver.direction {
                         Direction::Req => "req",
@@ -223,13 +237,9 @@ impl System {
         }
 
         let mut managers = self.lock_managers();
-        if managers
-            .iter()
-            .any(|running| &*running.name == descriptor.name)
-        {
-            return Err(Error::DuplicateManager(descriptor.name.to_owned()));
+        if managers.iter().any(|running| running.name == name) {
+            return Err(Error::DuplicateManager(name.to_string()));
         }
-        let name: Arc<str> = Arc::from(descriptor.name);
         let capacity = descriptor
             .capacity
             .unwrap_or(self.router.config.queue_capacity);
@@ -253,15 +263,22 @@ impl System {
                 Direction::Res => answer_solvers.push(((solver.event)(), solver.index)),
             }
         }
+        let counters = Arc::new(Counters::default());
+        let workers = Workers::new(
+            name.clone(),
+            self.router.clone(),
+            counters.clone(),
+            descriptor.max_workers,
+        );
         let ctx = Context::new(
             self.router.clone(),
+            workers.clone(),
             name.clone(),
             answers_sender,
             answer_solvers,
         );
         let replay = self.router.subscribe(routes);
         let (stop, stop_receiver) = watch::channel(false);
-        let counters = Arc::new(Counters::default());
         let wiring = Wiring {
             inbox,
             answers,
@@ -275,6 +292,7 @@ impl System {
         managers.push(Running {
             name,
             counters,
+            workers,
             mailbox,
             stop,
             task,
@@ -395,7 +413,18 @@ impl Handle {
     /// Adds a manager to the running system.
     pub async fn add_manager<M: Manager>(&self, manager: M) -> Result<()> {
         self.open()?;
-        self.system.launch(manager)
+        self.system.launch(manager, None)
+    }
+
+    /// Adds a manager to the running system under its own name, so one manager type can run
+    /// as several instances.
+    pub async fn add_named_manager<M: Manager>(
+        &self,
+        name: impl Into<String>,
+        manager: M,
+    ) -> Result<()> {
+        self.open()?;
+        self.system.launch(manager, Some(name.into()))
     }
 
     /// The counters of every manager.
@@ -403,12 +432,18 @@ impl Handle {
         self.system
             .lock_managers()
             .iter()
-            .map(|running| ManagerStats {
-                name: running.name.to_string(),
-                processed: running.counters.processed.load(Ordering::Relaxed),
-                failed: running.counters.failed.load(Ordering::Relaxed),
-                panics: running.counters.panics.load(Ordering::Relaxed),
-                queue_depth: running.mailbox.depth(),
+            .map(|running| {
+                let (workers_running, workers_pending) = running.workers.load();
+                ManagerStats {
+                    name: running.name.to_string(),
+                    processed: running.counters.processed.load(Ordering::Relaxed),
+                    failed: running.counters.failed.load(Ordering::Relaxed),
+                    panics: running.counters.panics.load(Ordering::Relaxed),
+                    queue_depth: running.mailbox.depth(),
+                    workers_running,
+                    workers_pending,
+                    worker_processes: running.workers.process_ids(),
+                }
             })
             .collect()
     }

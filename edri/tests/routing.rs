@@ -399,3 +399,94 @@ async fn a_handle_refuses_events_after_shutdown() {
     // A second shutdown is harmless.
     edri.shutdown().await.unwrap();
 }
+
+#[event(request)]
+pub struct Numbered {
+    pub n: u32,
+}
+
+#[event(notification)]
+pub struct SendBoth {}
+
+/// Answers `Numbered { n: 2 }` at once and `Numbered { n: 1 }` right after it.
+#[derive(Default)]
+pub struct Reorderer {
+    held: Option<Responder<Numbered>>,
+}
+
+#[manager]
+impl Reorderer {
+    #[solve(req)]
+    async fn numbered(&mut self, event: Numbered, reply: Responder<Numbered>) {
+        match self.held.take() {
+            None => self.held = Some(reply),
+            Some(first) => {
+                assert_eq!(event.n, 2);
+                reply.send(());
+                first.send(());
+            }
+        }
+    }
+}
+
+pub struct InOrder {
+    seen: mpsc::UnboundedSender<u32>,
+}
+
+#[manager]
+impl InOrder {
+    #[solve(req)]
+    async fn send_both(&mut self, _event: SendBoth, ctx: &Context) {
+        ctx.send(Numbered { n: 1 }).await;
+        ctx.send(Numbered { n: 2 }).await;
+    }
+
+    #[solve(res)]
+    async fn numbered(&mut self, event: Numbered, answer: Result<(), Failure>) {
+        answer.unwrap();
+        let _ = self.seen.send(event.n);
+    }
+}
+
+#[tokio::test]
+async fn answers_reach_solve_res_in_the_order_they_were_given() {
+    let (seen, mut received) = mpsc::unbounded_channel();
+    let edri = Edri::new()
+        .manager(Reorderer::default())
+        .manager(InOrder { seen })
+        .start()
+        .await
+        .unwrap();
+    edri.notify(SendBoth {}).await.unwrap();
+    assert_eq!(
+        [
+            received.recv().await.unwrap(),
+            received.recv().await.unwrap()
+        ],
+        [2, 1]
+    );
+    edri.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn one_manager_type_runs_as_several_named_instances() {
+    let edri = Edri::new()
+        .named_manager("double-a", Doubler)
+        .named_manager("double-b", Doubler)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(edri.subscribers::<Double>(), ["double-a", "double-b"]);
+    let answers = edri
+        .gather(Double { value: 4 }, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        answers
+            .into_iter()
+            .map(|a| a.unwrap().doubled)
+            .collect::<Vec<_>>(),
+        [8, 8]
+    );
+    edri.shutdown().await.unwrap();
+}
