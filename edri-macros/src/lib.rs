@@ -10,6 +10,7 @@ mod event;
 mod manager;
 mod solve;
 mod wire;
+mod work;
 
 use proc_macro::TokenStream;
 
@@ -40,4 +41,14 @@ pub fn manager(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn solve(args: TokenStream, input: TokenStream) -> TokenStream {
     solve::expand_outside_manager(args.into(), input.into()).into()
+}
+
+/// Registers a long-lived `Work` type so [`Context::start_worker`] can run it in a worker
+/// process (`Mode::Process`): put it on the `impl Work for MyType` block of a type that derives
+/// `Serialize` and `Deserialize`.
+///
+/// [`Context::start_worker`]: https://docs.rs/edri/latest/edri/struct.Context.html#method.start_worker
+#[proc_macro_attribute]
+pub fn work(args: TokenStream, input: TokenStream) -> TokenStream {
+    work::expand(args.into(), input.into()).into()
 }

@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, LitInt, LitStr, ReturnType, Type};
 
 use crate::diagnostics::{skip_value, Errors};
-use crate::solve::{self, Direction};
+use crate::solve::{self, Direction, Mode};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Queue {
@@ -90,6 +90,7 @@ enum Param {
     Answer,
     Context,
     Responder,
+    Worker,
 }
 
 struct Solver {
@@ -99,6 +100,9 @@ struct Solver {
     event: Type,
     params: Vec<Param>,
     is_async: bool,
+    mode: Mode,
+    /// Nanoseconds, for thread and process solvers.
+    timeout: Option<u64>,
     /// The first and last token of the return type (the name when there is none), so errors
     /// about it cover it whole.
     returns: (Span, Span),
@@ -210,8 +214,18 @@ fn build_solver(
     index: u16,
     errors: &mut Errors,
 ) -> Option<Solver> {
+    if args.mode.0 != Mode::Function {
+        return build_worker_solver(function, args, queue, index, errors);
+    }
     let sig = &function.sig;
     let mut ok = true;
+    if let Some((_, span)) = args.timeout {
+        errors.add(
+            span,
+            "`timeout` applies to thread and process solvers; a function solver runs inside its manager",
+        );
+        ok = false;
+    }
     match sig.receiver() {
         Some(receiver) if receiver.reference.is_none() => {
             errors.add(
@@ -229,15 +243,7 @@ fn build_solver(
             ok = false;
         }
     }
-    if let Some((_, span)) = args.priority {
-        if queue == Queue::Fifo {
-            errors.add(
-                span,
-                "`priority` needs a priority queue: write #[manager(queue = \"priority\")] on the impl block",
-            );
-            ok = false;
-        }
-    }
+    ok &= check_priority(&args, queue, errors);
 
     let mut event = None;
     let mut responder = None;
@@ -326,6 +332,150 @@ fn build_solver(
         event,
         params,
         is_async: sig.asyncness.is_some(),
+        mode: Mode::Function,
+        timeout: None,
+        returns,
+        index,
+    })
+}
+
+fn check_priority(args: &solve::SolveArgs, queue: Queue, errors: &mut Errors) -> bool {
+    match args.priority {
+        Some((_, span)) if queue == Queue::Fifo => {
+            errors.add(
+                span,
+                "`priority` needs a priority queue: write #[manager(queue = \"priority\")] on the impl block",
+            );
+            false
+        }
+        _ => true,
+    }
+}
+
+/// A `mode = "thread"` or `mode = "process"` solver: a plain `fn` without `self`, taking the
+/// event by value and optionally `worker: &mut Worker`.
+fn build_worker_solver(
+    function: &ImplItemFn,
+    args: solve::SolveArgs,
+    queue: Queue,
+    index: u16,
+    errors: &mut Errors,
+) -> Option<Solver> {
+    let sig = &function.sig;
+    let (mode, mode_span) = args.mode;
+    let name = mode.as_str();
+    let place = if mode == Mode::Thread {
+        "on an OS thread"
+    } else {
+        "in a child process"
+    };
+    let mut ok = check_priority(&args, queue, errors);
+    if args.direction == Direction::Res {
+        errors.add(
+            mode_span,
+            "#[solve(res)] handles an answer inside its manager: it runs as mode = \"function\"",
+        );
+        ok = false;
+    }
+    if let Some(receiver) = sig.receiver() {
+        errors.add_spanned(
+            receiver,
+            format!(
+                "a {name} solver runs {place}, away from its manager, so it takes no `self`: \
+                 write `fn {}(event: MyEvent, worker: &mut Worker)`",
+                sig.ident
+            ),
+        );
+        ok = false;
+    }
+    if let Some(asyncness) = sig.asyncness {
+        errors.add(
+            asyncness.span,
+            format!("a {name} solver is a plain `fn`: it runs {place}, outside the async runtime"),
+        );
+        ok = false;
+    }
+    let mut event = None;
+    let mut params = Vec::new();
+    for input in &sig.inputs {
+        let FnArg::Typed(typed) = input else { continue };
+        let ty = &*typed.ty;
+        let param = match ty {
+            Type::Reference(reference) if last_segment_is(&reference.elem, "Worker") => {
+                Param::Worker
+            }
+            Type::Reference(reference) if last_segment_is(&reference.elem, "Context") => {
+                errors.add_spanned(
+                    typed,
+                    format!("a {name} solver talks to the system through `worker: &mut Worker`; it has no `ctx`"),
+                );
+                ok = false;
+                continue;
+            }
+            _ if last_segment_is(ty, "Responder") => {
+                errors.add_spanned(
+                    typed,
+                    format!(
+                        "a {name} solver answers by returning the response; it has no `Responder`"
+                    ),
+                );
+                ok = false;
+                continue;
+            }
+            Type::Reference(_) if event.is_none() => {
+                errors.add_spanned(
+                    ty,
+                    format!("a {name} solver's event moves {place}: take it by value (`event: MyEvent`), not by reference"),
+                );
+                event = Some(ty.clone());
+                ok = false;
+                Param::Event
+            }
+            _ if event.is_none() => {
+                event = Some(ty.clone());
+                Param::Event
+            }
+            _ => {
+                errors.add_spanned(
+                    typed,
+                    format!("unexpected parameter: a {name} solver takes the event, then optionally `worker: &mut Worker`"),
+                );
+                ok = false;
+                continue;
+            }
+        };
+        if param == Param::Worker && params.contains(&Param::Worker) {
+            errors.add_spanned(
+                typed,
+                "a solver takes one `worker: &mut Worker`; this is a second one",
+            );
+            ok = false;
+        }
+        params.push(param);
+    }
+    let Some(event) = event else {
+        errors.add(
+            sig.ident.span(),
+            format!(
+                "a solver needs the event as its first parameter, as in `fn {}(event: MyEvent, worker: &mut Worker)`",
+                sig.ident
+            ),
+        );
+        return None;
+    };
+    let returns = match &sig.output {
+        ReturnType::Default => (sig.ident.span(), sig.ident.span()),
+        ReturnType::Type(_, ty) => span_range(ty),
+    };
+    ok.then(|| Solver {
+        function: sig.ident.clone(),
+        direction: args.direction,
+        priority: args.priority.map_or(0, |(priority, _)| priority),
+        event,
+        params,
+        is_async: false,
+        mode,
+        timeout: args.timeout.map(|(nanos, _)| nanos),
         returns,
         index,
     })
@@ -444,6 +594,13 @@ fn build_hook(function: &ImplItemFn, errors: &mut Errors) -> Option<Hook> {
     })
 }
 
+/// The name a process solver is found by in the child: the same executable, so the same
+/// module path.
+fn process_key(self_ty: &Type, function: &syn::Ident) -> TokenStream {
+    let name = format!("::{}::{}", self_name(self_ty), function);
+    quote!(::core::concat!(::core::module_path!(), #name))
+}
+
 fn self_name(self_ty: &Type) -> String {
     match self_ty {
         Type::Path(path) => path
@@ -502,6 +659,18 @@ fn expand_manager(
         let location = quote_spanned!(function.span()=> ::core::concat!(::core::file!(), ":", ::core::line!()));
         let check = event_check(solver);
         let event_name = quote_spanned!(event.span()=> { #check <#event as ::edri::Event>::NAME });
+        let process = match solver.mode {
+            Mode::Process => {
+                let key = process_key(self_ty, function);
+                quote!(::core::option::Option::Some(#key))
+            }
+            _ => quote!(::core::option::Option::None),
+        };
+        let mode = match solver.mode {
+            Mode::Function => quote!(Function),
+            Mode::Thread => quote!(Thread),
+            Mode::Process => quote!(Process),
+        };
         quote! {
             ::edri::__private::SolverInfo {
                 event: ::core::any::TypeId::of::<#event>,
@@ -512,6 +681,8 @@ fn expand_manager(
                 priority: #priority,
                 function: #function_name,
                 location: #location,
+                mode: ::edri::__private::SolverMode::#mode,
+                process: #process,
             }
         }
     });
@@ -521,14 +692,28 @@ fn expand_manager(
     // span, for error messages; call-site and user spans resolve alike.
     let local = |name: &str| format_ident!("__edri_{}", name);
     let at = |name: &str, span: Span| format_ident!("__edri_{}", name, span = span);
-    let (delivery, reply, ctx, event_var, answer, event_name) = (
+    let (delivery, reply, ctx, event_var, answer, event_name, worker_var) = (
         local("delivery"),
         local("reply"),
         local("ctx"),
         local("event"),
         local("answer"),
         local("event_name"),
+        local("worker"),
     );
+    let worker_arguments = |solver: &Solver| {
+        let arguments = solver.params.iter().map(|param| match param {
+            Param::Worker => worker_var.to_token_stream(),
+            _ => event_var.to_token_stream(),
+        });
+        quote!(#(#arguments),*)
+    };
+    let timeout_of = |solver: &Solver| match solver.timeout {
+        Some(nanos) => {
+            quote!(::core::option::Option::Some(::core::time::Duration::from_nanos(#nanos)))
+        }
+        None => quote!(::core::option::Option::None),
+    };
 
     let call = |solver: &Solver| {
         let function = &solver.function;
@@ -537,6 +722,7 @@ fn expand_manager(
             Param::Event => event_var.to_token_stream(),
             Param::Answer => answer.to_token_stream(),
             Param::Context => ctx.to_token_stream(),
+            Param::Worker => worker_var.to_token_stream(),
             Param::Responder => {
                 let reply = at("reply", event.span());
                 quote_spanned!(event.span()=> #reply.responder::<#event>())
@@ -563,21 +749,40 @@ fn expand_manager(
             // Every use of the event type is spanned at it, after `check`: a type that is not an
             // event then gives one error (the others are implied by it), not one per use.
             let kind = quote_spanned!(event.span()=> <#event as ::edri::Event>::Kind);
-            let finish = if solver.params.contains(&Param::Responder) {
-                finish_call(
+            let function = &solver.function;
+            let arguments = worker_arguments(solver);
+            let timeout = timeout_of(solver);
+            let finish = if solver.mode == Mode::Thread {
+                // The solver's return type is checked by this call: spanned at it.
+                let path = quote_spanned!(returns.0=> ::edri::__private::solve_in_thread::<#event, _, _>);
+                let call = quote_spanned!(returns.1=> (
+                    #ctx,
+                    #reply,
+                    #event_var,
+                    #timeout,
+                    move |#event_var: #event, #worker_var: &mut ::edri::Worker| Self::#function(#arguments),
+                ));
+                quote!(#path #call)
+            } else if solver.mode == Mode::Process {
+                let key = process_key(self_ty, function);
+                quote!(::edri::__private::solve_in_process::<#event>(#ctx, #reply, #event_var, #key, #timeout))
+            } else if solver.params.contains(&Param::Responder) {
+                let finish = finish_call(
                     returns.1,
                     quote_spanned!(returns.0=> ::edri::Finish::),
                     "outcome",
                     quote!(#returned, #name, #event_name),
-                )
+                );
+                quote!(let #returned = #call; #finish)
             } else {
                 let reply = at("reply", returns.0);
-                finish_call(
+                let finish = finish_call(
                     returns.1,
                     quote_spanned!(returns.0=> ::edri::__private::Returns::<#kind>::),
                     "finish",
                     quote!(#returned, #reply, #name, #event_name),
-                )
+                );
+                quote!(let #returned = #call; #finish)
             };
             let take =
                 quote_spanned!(event.span()=> ::edri::__private::take_event::<#event>(#taken));
@@ -587,7 +792,6 @@ fn expand_manager(
                     let ::core::option::Option::Some(#event_var) = #take else {
                         return ::edri::__private::misrouted(#name, #event_name);
                     };
-                    let #returned = #call;
                     #finish
                 }
             }
@@ -661,7 +865,38 @@ fn expand_manager(
         }
     });
 
+    let process_solvers = solvers.iter().filter(|s| s.mode == Mode::Process).map(|solver| {
+        let Solver { function, event, returns, .. } = solver;
+        let key = process_key(self_ty, function);
+        let arguments = worker_arguments(solver);
+        let static_name = format_ident!(
+            "__EDRI_PROCESS_SOLVER_{}_{}",
+            self_name(self_ty).to_uppercase(),
+            function.to_string().to_uppercase()
+        );
+        let bytes = local("bytes");
+        // The solver's return type is checked by this call: spanned at it.
+        let path = quote_spanned!(returns.0=> ::edri::__private::run_process_solver::<#event, _>);
+        let call = quote_spanned!(returns.1=> (
+            #bytes,
+            #worker_var,
+            |#event_var: #event, #worker_var: &mut ::edri::Worker| <#self_ty>::#function(#arguments),
+        ));
+        quote! {
+            #[::edri::__private::linkme::distributed_slice(::edri::__private::PROCESS_SOLVERS)]
+            #[linkme(crate = ::edri::__private::linkme)]
+            #[doc(hidden)]
+            #[allow(unused_variables)]
+            static #static_name: ::edri::__private::ProcessSolver = ::edri::__private::ProcessSolver {
+                key: #key,
+                run: |#bytes, #worker_var| #path #call,
+            };
+        }
+    });
+
     quote! {
+        #(#process_solvers)*
+
         #[allow(unused_variables, unreachable_code, clippy::let_unit_value, clippy::unit_arg)]
         impl ::edri::Manager for #self_ty {
             fn descriptor() -> &'static ::edri::__private::ManagerDescriptor {

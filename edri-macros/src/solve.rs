@@ -13,10 +13,31 @@ pub(crate) enum Direction {
     Res,
 }
 
+/// Where a solver runs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Mode {
+    Function,
+    Thread,
+    Process,
+}
+
+impl Mode {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Mode::Function => "function",
+            Mode::Thread => "thread",
+            Mode::Process => "process",
+        }
+    }
+}
+
 /// The arguments of one `#[solve(...)]` attribute.
 pub(crate) struct SolveArgs {
     pub(crate) direction: Direction,
     pub(crate) priority: Option<(i32, Span)>,
+    pub(crate) mode: (Mode, Span),
+    /// The timeout in nanoseconds, and where it was written.
+    pub(crate) timeout: Option<(u64, Span)>,
 }
 
 const NEEDS_DIRECTION: &str = "#[solve] needs a direction: `#[solve(req)]` for events arriving, \
@@ -31,6 +52,8 @@ pub(crate) fn parse(attr: &Attribute, errors: &mut Errors) -> Option<SolveArgs> 
     }
     let mut direction = None;
     let mut priority = None;
+    let mut mode = (Mode::Function, Span::call_site());
+    let mut timeout = None;
     let mut failed = false;
     let result = attr.parse_nested_meta(|meta| {
         let path = &meta.path;
@@ -46,25 +69,32 @@ pub(crate) fn parse(attr: &Attribute, errors: &mut Errors) -> Option<SolveArgs> 
                 });
             }
         } else if path.is_ident("mode") {
-            let mode: LitStr = meta.value()?.parse()?;
-            match mode.value().as_str() {
-                "function" => {}
-                "thread" | "process" => {
+            let written: LitStr = meta.value()?.parse()?;
+            let span = written.span();
+            match written.value().as_str() {
+                "function" => mode = (Mode::Function, span),
+                "thread" => mode = (Mode::Thread, span),
+                "process" => mode = (Mode::Process, span),
+                other => {
                     errors.add(
-                        mode.span(),
+                        span,
                         format!(
-                            "mode = \"{}\" is not available yet in this version of edri; \
-                             use mode = \"function\" (the default)",
-                            mode.value()
+                            "unknown solver mode `{other}`; expected \"function\", \"thread\" or \"process\""
                         ),
                     );
                     failed = true;
                 }
-                other => {
+            }
+        } else if path.is_ident("timeout") {
+            let value: LitStr = meta.value()?.parse()?;
+            match parse_duration(&value.value()) {
+                Some(nanos) if nanos > 0 => timeout = Some((nanos, value.span())),
+                _ => {
                     errors.add(
-                        mode.span(),
+                        value.span(),
                         format!(
-                            "unknown solver mode `{other}`; expected \"function\", \"thread\" or \"process\""
+                            "invalid timeout `{}`; expected a duration above zero such as \"30s\", \"500ms\" or \"2m\"",
+                            value.value()
                         ),
                     );
                     failed = true;
@@ -75,7 +105,7 @@ pub(crate) fn parse(attr: &Attribute, errors: &mut Errors) -> Option<SolveArgs> 
             priority = Some((value.base10_parse::<i32>()?, path.span()));
         } else {
             errors.push(meta.error(format!(
-                "unknown #[solve] argument `{}`; expected `req`, `res`, `mode = \"...\"` or `priority = N`",
+                "unknown #[solve] argument `{}`; expected `req`, `res`, `mode = \"...\"`, `priority = N` or `timeout = \"...\"`",
                 path.to_token_stream().to_string().replace(' ', "")
             )));
             failed = true;
@@ -96,7 +126,26 @@ pub(crate) fn parse(attr: &Attribute, errors: &mut Errors) -> Option<SolveArgs> 
     (!failed).then_some(SolveArgs {
         direction,
         priority,
+        mode,
+        timeout,
     })
+}
+
+/// `"30"` or `"2.5s"` (seconds), `"500ms"`, `"2m"`: the nanoseconds, or `None`.
+fn parse_duration(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1e6)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1e9)
+    } else if let Some(n) = text.strip_suffix('m') {
+        (n, 60e9)
+    } else {
+        (text, 1e9)
+    };
+    let value: f64 = number.trim().parse().ok()?;
+    let nanos = value * scale;
+    (value.is_finite() && nanos >= 0.0 && nanos < u64::MAX as f64).then_some(nanos as u64)
 }
 
 /// `#[solve]` reached on its own: `#[manager]` consumes these attributes, so this one is outside

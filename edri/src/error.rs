@@ -65,6 +65,20 @@ pub enum Error {
         /// Where the second solver is declared.
         second: &'static str,
     },
+    /// A process solver is missing from the table a worker process reads.
+    #[error(
+        "manager `{manager}` has the process solver `{solver}` ({location}), but it is missing from \
+         this executable's table of process solvers; the linker dropped it (is the crate that \
+         declares it linked into this binary?)"
+    )]
+    ProcessSolverMissing {
+        /// The manager's name.
+        manager: String,
+        /// The solver's key.
+        solver: &'static str,
+        /// Where the solver is declared.
+        location: &'static str,
+    },
     /// Two managers were given one name.
     #[error("two managers are named `{0}`; give one another name with #[manager(name = \"...\")]")]
     DuplicateManager(String),

@@ -59,7 +59,7 @@ mod system;
 pub mod worker;
 
 pub use context::Context;
-pub use edri_macros::{event, manager, solve};
+pub use edri_macros::{event, manager, solve, work};
 pub use error::{Error, Result};
 pub use event::{registered_events, Event, EventInfo, EventKind, Notification, Request};
 pub use failure::{Failure, Status};
@@ -90,7 +90,7 @@ pub mod __private {
     pub use crate::mailbox::{AnswerDelivery, Delivery};
     pub use crate::manager::{
         assert_event, finish, misrouted, take_answer, take_event, Direction, ManagerDescriptor,
-        Outcome, ReplySlot, Returns, SolverInfo,
+        Outcome, ReplySlot, Returns, SolverInfo, SolverMode,
     };
     pub use crate::worker::{
         run_process_solver, run_work, solve_in_process, solve_in_thread, ProcessSolver, WorkEntry,
@@ -98,6 +98,7 @@ pub mod __private {
     };
     pub use inventory;
     pub use linkme;
+    pub use postcard;
     pub use serde;
 }
 

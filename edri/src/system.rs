@@ -222,6 +222,18 @@ impl System {
                     location: solver.location,
                 });
             }
+            if let Some(key) = solver.process {
+                if !crate::worker::PROCESS_SOLVERS
+                    .iter()
+                    .any(|entry| entry.key == key)
+                {
+                    return Err(Error::ProcessSolverMissing {
+                        manager: name.to_string(),
+                        solver: key,
+                        location: solver.location,
+                    });
+                }
+            }
             if let Some(first) = seen.insert((type_id, solver.direction), solver.location) {
                 return Err(Error::DuplicateSolver {
                     manager: name.to_string(),

@@ -2,15 +2,15 @@
 //! the thread pool and the process pool, and the entry points the generated code calls.
 
 use std::any::type_name;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
 use super::process::{converse, JobEnd, ProcessPool, ToWorker};
@@ -107,9 +107,8 @@ pub(crate) struct Workers {
     manager: Arc<str>,
     router: Arc<Router>,
     counters: Arc<Counters>,
-    slots: Option<Arc<Semaphore>>,
-    running: AtomicUsize,
-    pending: AtomicUsize,
+    max_workers: Option<usize>,
+    admission: Mutex<Admission>,
     threads: ThreadPool,
     processes: ProcessPool,
     cancels: Mutex<HashMap<u64, Arc<AtomicBool>>>,
@@ -117,18 +116,45 @@ pub(crate) struct Workers {
     tasks: Mutex<JoinSet<()>>,
 }
 
-/// A held `max_workers` slot; frees itself when dropped.
+/// Who holds and who waits for the `max_workers` slots.
+#[derive(Default)]
+struct Admission {
+    running: usize,
+    /// Starts waiting for a slot, in the order the manager dispatched them.
+    waiting: VecDeque<oneshot::Sender<Slot>>,
+    closed: bool,
+}
+
+/// A place in line for a slot, taken when the manager dispatches the job.
+enum Admitted {
+    Now(Slot),
+    Later(oneshot::Receiver<Slot>),
+    Refused(Failure),
+}
+
+impl Admitted {
+    async fn slot(self) -> Result<Slot, Failure> {
+        match self {
+            Admitted::Now(slot) => Ok(slot),
+            Admitted::Later(waiting) => waiting
+                .await
+                .map_err(|_| Failure::unavailable("the manager is shutting down")),
+            Admitted::Refused(failure) => Err(failure),
+        }
+    }
+}
+
+/// A held `max_workers` slot; hands itself to the next in line when dropped.
 struct Slot {
     workers: Arc<Workers>,
-    _permit: Option<OwnedSemaphorePermit>,
     job: u64,
     cancelled: Arc<AtomicBool>,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.workers.running.fetch_sub(1, Ordering::AcqRel);
         self.workers.lock_cancels().remove(&self.job);
+        self.workers.release();
     }
 }
 
@@ -145,9 +171,8 @@ impl Workers {
             manager,
             router,
             counters,
-            slots: max_workers.map(|max| Arc::new(Semaphore::new(max))),
-            running: AtomicUsize::new(0),
-            pending: AtomicUsize::new(0),
+            max_workers,
+            admission: Mutex::new(Admission::default()),
             cancels: Mutex::new(HashMap::new()),
             next_job: AtomicU64::new(1),
             tasks: Mutex::new(JoinSet::new()),
@@ -160,12 +185,16 @@ impl Workers {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
+    fn lock_admission(&self) -> std::sync::MutexGuard<'_, Admission> {
+        self.admission
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
     /// Workers running now, and starts waiting for a slot.
     pub(crate) fn load(&self) -> (usize, usize) {
-        (
-            self.running.load(Ordering::Acquire),
-            self.pending.load(Ordering::Acquire),
-        )
+        let admission = self.lock_admission();
+        (admission.running, admission.waiting.len())
     }
 
     /// Process ids of the worker processes alive now.
@@ -173,30 +202,50 @@ impl Workers {
         self.processes.pids()
     }
 
-    /// Waits for a slot (FIFO), then reserves it.
-    async fn acquire(self: &Arc<Self>) -> Result<Slot, Failure> {
-        self.pending.fetch_add(1, Ordering::AcqRel);
-        let permit = match &self.slots {
-            Some(slots) => slots.clone().acquire_owned().await.ok(),
-            None => None,
-        };
-        self.pending.fetch_sub(1, Ordering::AcqRel);
-        if self.slots.is_some() && permit.is_none() {
-            return Err(Failure::unavailable(format!(
+    /// Takes a place in line for a slot now, so starts are served in dispatch order.
+    fn admit(self: &Arc<Self>) -> Admitted {
+        let mut admission = self.lock_admission();
+        if admission.closed {
+            return Admitted::Refused(Failure::unavailable(format!(
                 "manager `{}` is shutting down",
                 self.manager
             )));
         }
-        self.running.fetch_add(1, Ordering::AcqRel);
+        if self.max_workers.is_none_or(|max| admission.running < max) {
+            admission.running += 1;
+            drop(admission);
+            return Admitted::Now(self.slot());
+        }
+        let (sender, waiting) = oneshot::channel();
+        admission.waiting.push_back(sender);
+        Admitted::Later(waiting)
+    }
+
+    fn slot(self: &Arc<Self>) -> Slot {
         let job = self.next_job.fetch_add(1, Ordering::Relaxed);
         let cancelled = Arc::new(AtomicBool::new(false));
         self.lock_cancels().insert(job, cancelled.clone());
-        Ok(Slot {
+        Slot {
             workers: self.clone(),
-            _permit: permit,
             job,
             cancelled,
-        })
+        }
+    }
+
+    /// A slot was freed: the next in line gets it, or the count goes down.
+    fn release(self: &Arc<Self>) {
+        let next = {
+            let mut admission = self.lock_admission();
+            match admission.waiting.pop_front() {
+                Some(next) => next,
+                None => {
+                    admission.running -= 1;
+                    return;
+                }
+            }
+        };
+        // A waiter that gave up drops the slot, which frees it again for the one after.
+        let _ = next.send(self.slot());
     }
 
     fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
@@ -221,9 +270,13 @@ impl Workers {
     /// Stops every worker: waiting starts fail, running jobs are cancelled, worker processes are
     /// killed and reaped. Thread workers cannot be killed: they are asked to stop.
     pub(crate) async fn shutdown(&self) {
-        if let Some(slots) = &self.slots {
-            slots.close();
-        }
+        let waiting = {
+            let mut admission = self.lock_admission();
+            admission.closed = true;
+            std::mem::take(&mut admission.waiting)
+        };
+        // Their receivers see the senders go: those starts fail with `Unavailable`.
+        drop(waiting);
         for cancelled in self.lock_cancels().values() {
             cancelled.store(true, Ordering::Release);
         }
@@ -260,8 +313,9 @@ where
 {
     let workers = ctx.workers().clone();
     let reply: SharedReply = Arc::new(Mutex::new(slot.take_sender()));
+    let admitted = workers.admit();
     workers.clone().spawn(async move {
-        let slot = match workers.acquire().await {
+        let slot = match admitted.slot().await {
             Ok(slot) => slot,
             Err(failure) => return fail(&reply, failure),
         };
@@ -274,8 +328,12 @@ where
         let job_reply = reply.clone();
         let manager = workers.manager.clone();
         let counters = workers.counters.clone();
+        let cancelled = slot.cancelled.clone();
         let started = workers.threads.run(Box::new(move || {
-            let outcome = match std::panic::catch_unwind(AssertUnwindSafe(|| solver(event, &mut worker))) {
+            let result = std::panic::catch_unwind(AssertUnwindSafe(|| solver(event, &mut worker)));
+            // Free the slot before answering: a requester holding its answer sees it free.
+            drop(slot);
+            let outcome = match result {
                 Ok(returned) => returned.finish(&mut ReplySlot::with_sender(take(&job_reply)), &manager, E::NAME),
                 Err(panic) => {
                     let message = panic_message(panic.as_ref());
@@ -290,9 +348,8 @@ where
         if let Err(error) = started {
             return fail(&reply, Failure::unavailable(format!("cannot start a thread worker: {error}")));
         }
-        let outcome = thread_outcome(&workers, &slot, &reply, E::NAME, timeout, finished).await;
+        let outcome = thread_outcome(&workers, &cancelled, &reply, E::NAME, timeout, finished).await;
         workers.counters.count(outcome);
-        drop(slot);
     });
     Outcome::Offloaded
 }
@@ -301,7 +358,7 @@ where
 /// A thread cannot be killed: one that ignores its cancellation keeps its slot until it returns.
 async fn thread_outcome(
     workers: &Workers,
-    slot: &Slot,
+    cancelled: &AtomicBool,
     reply: &SharedReply,
     event: &str,
     timeout: Option<Duration>,
@@ -314,7 +371,7 @@ async fn thread_outcome(
             outcome = &mut finished => return outcome,
             _ = tokio::time::sleep(timeout) => {}
         }
-        slot.cancelled.store(true, Ordering::Release);
+        cancelled.store(true, Ordering::Release);
         fail(
             reply,
             Failure::timeout(format!(
@@ -374,9 +431,10 @@ pub fn solve_in_process<E: Event>(
 ) -> Outcome {
     let workers = ctx.workers().clone();
     let reply: SharedReply = Arc::new(Mutex::new(slot.take_sender()));
+    let admitted = workers.admit();
     workers.clone().spawn(async move {
         let outcome = workers
-            .run_in_process::<E>(&event, solver, timeout, &reply)
+            .run_in_process::<E>(admitted, &event, solver, timeout, &reply)
             .await;
         workers.counters.count(outcome);
     });
@@ -386,12 +444,13 @@ pub fn solve_in_process<E: Event>(
 impl Workers {
     async fn run_in_process<E: Event>(
         self: &Arc<Self>,
+        admitted: Admitted,
         event: &E,
         solver: &'static str,
         timeout: Option<Duration>,
         reply: &SharedReply,
     ) -> Outcome {
-        let slot = match self.acquire().await {
+        let slot = match admitted.slot().await {
             Ok(slot) => slot,
             Err(failure) => {
                 fail(reply, failure);
@@ -427,10 +486,12 @@ impl Workers {
                 )),
             );
         };
-        match self
+        let result = self
             .converse_in_child(start, timeout, on_timeout, None)
-            .await
-        {
+            .await;
+        // Free the slot before answering: a requester holding its answer sees it free.
+        drop(slot);
+        match result {
             Ok(Ok(bytes)) => match <E::Kind as crate::event::KindCodec>::decode_answer(&bytes) {
                 Ok(response) => {
                     if let Some(sender) = take(reply) {
@@ -529,7 +590,7 @@ impl Workers {
             })?),
             Mode::Thread => None,
         };
-        let slot = self.acquire().await?;
+        let slot = self.admit().slot().await?;
         let name = self.worker_name(slot.job);
         let cancelled = slot.cancelled.clone();
         let (finished_in, finished) = oneshot::channel();
