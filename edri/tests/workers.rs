@@ -630,3 +630,60 @@ async fn max_workers_queues_further_starts_in_fifo_order_while_the_manager_keeps
     );
     edri.shutdown().await.unwrap();
 }
+
+#[event(request)]
+pub struct ThreadPanic {}
+
+#[event(request)]
+pub struct ThreadOverrun {}
+
+#[derive(Default)]
+pub struct TroubledThreads;
+
+#[manager(max_workers = 1)]
+impl TroubledThreads {
+    #[solve(req, mode = "thread")]
+    fn panics(_event: ThreadPanic) {
+        panic!("thread trouble");
+    }
+
+    #[solve(req, mode = "thread", timeout = "100ms")]
+    fn overruns(_event: ThreadOverrun, worker: &mut Worker) {
+        while !worker.is_cancelled() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        worker
+            .send(Stopping {
+                pid: std::process::id(),
+            })
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thread_solver_that_panics_or_overruns_fails_its_request_and_frees_its_slot() {
+    let edri = Edri::new().manager(TroubledThreads).start().await.unwrap();
+    let mut stopping = edri.subscribe::<Stopping>();
+
+    let failure = edri.ask(ThreadPanic {}).await.unwrap_err();
+    assert_eq!(failure.status(), Status::Internal, "{failure}");
+    assert_eq!(
+        failure.message(),
+        "the solver of `thread-panic` panicked: thread trouble"
+    );
+
+    let failure = edri.ask(ThreadOverrun {}).await.unwrap_err();
+    assert_eq!(failure.status(), Status::Timeout, "{failure}");
+    // The worker saw its cancellation and stopped; with one slot, the next job can run.
+    stopping.recv().await.unwrap();
+    let failure = edri.ask(ThreadPanic {}).await.unwrap_err();
+    assert_eq!(
+        failure.status(),
+        Status::Internal,
+        "the slot was freed for the next job: {failure}"
+    );
+
+    let stats = &edri.stats()[0];
+    assert_eq!(stats.panics, 2);
+    edri.shutdown().await.unwrap();
+}
