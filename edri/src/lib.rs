@@ -113,4 +113,6 @@ mod guides {
     struct Macros;
     #[doc = include_str!("../../README.md")]
     struct Readme;
+    #[doc = include_str!("../../docs/workers.md")]
+    struct Workers;
 }

@@ -306,8 +306,9 @@ pub(crate) async fn run<M: Manager>(mut manager: M, wiring: Wiring) {
     while let Some(Some(answer)) = in_flight.next().now_or_never() {
         runner.solve_answer(&mut manager, answer).await;
     }
-    ctx.workers().shutdown().await;
+    // The hook runs while the manager's workers still do, so it can wait for them.
     manager.before_stop(&ctx).await;
+    ctx.workers().shutdown().await;
     tracing::debug!(manager = ctx.name(), "stopped");
 }
 

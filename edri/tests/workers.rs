@@ -463,11 +463,18 @@ pub struct StartEcho {
     pub process: bool,
 }
 
+/// Warms up a worker process, so the long-lived worker that follows reuses that child.
+#[event(request)]
+pub struct WarmUp {}
+
 #[derive(Default)]
 pub struct Starter;
 
 #[manager(max_workers = 1)]
 impl Starter {
+    #[solve(req, mode = "process")]
+    fn warm_up(_event: WarmUp) {}
+
     #[solve(req)]
     async fn start_echo(&mut self, event: StartEcho, ctx: &Context) {
         let mode = if event.process {
@@ -495,6 +502,8 @@ impl Starter {
 async fn long_lived_workers_receive_events_and_send_them_on_in_both_modes() {
     let edri = Edri::new().manager(Starter).start().await.unwrap();
     let mut said = edri.subscribe::<Said>();
+    // A child that already ran a solver job: events for the next job must still reach it.
+    edri.ask(WarmUp {}).await.unwrap();
     for process in [false, true] {
         edri.notify(StartEcho { process }).await.unwrap();
         let mode = if process { "process" } else { "thread" };

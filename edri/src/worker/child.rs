@@ -53,13 +53,19 @@ extern "C" fn serve_if_worker() {
 }
 
 /// What the reader thread hands to the job loop.
-enum Job {
+struct Job {
+    kind: JobKind,
+    /// The worker's name, given by the parent.
+    worker: String,
+    request_timeout: Duration,
+    /// Events addressed to this job; `None` for a solver, which nobody holds a handle to.
+    deliveries: Option<std_mpsc::Receiver<Message>>,
+}
+
+enum JobKind {
     Run { solver: String, event: Vec<u8> },
     Start { work: String, value: Vec<u8> },
 }
-
-/// An event for the worker, or the end of them (`None`).
-type Delivery = Option<Message>;
 
 /// The answer to the worker's ask number `.0`.
 type CallAnswer = (u64, Result<Vec<u8>, Failure>);
@@ -68,8 +74,6 @@ struct Shared {
     writer: Mutex<UnixStream>,
     cancelled: Arc<AtomicBool>,
     answers: Mutex<std_mpsc::Receiver<CallAnswer>>,
-    deliveries: Mutex<std_mpsc::Receiver<Delivery>>,
-    request_timeout: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -89,77 +93,31 @@ fn serve(socket: UnixStream) {
     };
     let (jobs_in, jobs) = std_mpsc::channel();
     let (answers_in, answers) = std_mpsc::channel();
-    let (deliveries_in, deliveries) = std_mpsc::channel();
     let shared = Arc::new(Shared {
         writer: Mutex::new(socket),
         cancelled: Arc::new(AtomicBool::new(false)),
         answers: Mutex::new(answers),
-        deliveries: Mutex::new(deliveries),
-        request_timeout: std::sync::atomic::AtomicU64::new(30_000),
     });
-    let timeout = shared.clone();
     let cancelled = shared.cancelled.clone();
     let started = std::thread::Builder::new()
         .name("edri-worker-reader".into())
-        .spawn(move || {
-            let mut reader = reader;
-            loop {
-                match protocol::read_blocking::<ToChild>(&mut reader) {
-                    Ok(Some(ToChild::Run {
-                        solver,
-                        event,
-                        request_timeout_ms,
-                    })) => {
-                        timeout
-                            .request_timeout
-                            .store(request_timeout_ms, Ordering::Release);
-                        // Nobody holds a handle to a solver's worker: nothing will be addressed to it.
-                        let _ = deliveries_in.send(None);
-                        let _ = jobs_in.send(Job::Run { solver, event });
-                    }
-                    Ok(Some(ToChild::Start {
-                        work,
-                        value,
-                        request_timeout_ms,
-                    })) => {
-                        timeout
-                            .request_timeout
-                            .store(request_timeout_ms, Ordering::Release);
-                        let _ = jobs_in.send(Job::Start { work, value });
-                    }
-                    Ok(Some(ToChild::Closed)) => {
-                        let _ = deliveries_in.send(None);
-                    }
-                    Ok(Some(ToChild::Answer { call, answer })) => {
-                        let _ = answers_in.send((call, answer));
-                    }
-                    Ok(Some(ToChild::Deliver { name, body })) => {
-                        let _ = deliveries_in.send(Some(Message::encoded(name, body)));
-                    }
-                    Ok(Some(ToChild::Cancel)) => {
-                        cancelled.store(true, Ordering::Release);
-                        let _ = deliveries_in.send(None);
-                    }
-                    // The parent is gone, or speaks garbage: a worker has nothing left to do.
-                    Ok(None) | Err(_) => std::process::exit(0),
-                }
-            }
-        });
+        .spawn(move || read(reader, &jobs_in, &answers_in, &cancelled));
     if started.is_err() {
         return;
     }
     for job in jobs {
         shared.cancelled.store(false, Ordering::Release);
         let mut worker = Worker {
-            name: format!("worker-process-{}", std::process::id()),
+            name: job.worker,
             cancelled: shared.cancelled.clone(),
             link: WorkerLink::Process(Link {
                 shared: shared.clone(),
                 next_call: 0,
-                closed: false,
+                request_timeout: job.request_timeout,
+                deliveries: job.deliveries,
             }),
         };
-        let (answer, panicked) = match run(job, &mut worker) {
+        let (answer, panicked) = match run(job.kind, &mut worker) {
             Ok(answer) => (answer, false),
             Err(panic) => (Err(Failure::internal(panic)), true),
         };
@@ -169,10 +127,79 @@ fn serve(socket: UnixStream) {
     }
 }
 
+/// Reads the parent's frames: jobs go to the job loop, answers to the asking worker, events to
+/// the current job's own channel (so nothing meant for one job reaches the next).
+fn read(
+    mut reader: UnixStream,
+    jobs: &std_mpsc::Sender<Job>,
+    answers: &std_mpsc::Sender<CallAnswer>,
+    cancelled: &AtomicBool,
+) {
+    let mut current: Option<std_mpsc::Sender<Message>> = None;
+    loop {
+        let frame = match protocol::read_blocking::<ToChild>(&mut reader) {
+            Ok(Some(frame)) => frame,
+            // The parent is gone, or speaks garbage: a worker has nothing left to do.
+            Ok(None) | Err(_) => std::process::exit(0),
+        };
+        let job = match frame {
+            ToChild::Run {
+                solver,
+                event,
+                worker,
+                request_timeout_ms,
+            } => {
+                current = None;
+                Job {
+                    kind: JobKind::Run { solver, event },
+                    worker,
+                    request_timeout: Duration::from_millis(request_timeout_ms),
+                    deliveries: None,
+                }
+            }
+            ToChild::Start {
+                work,
+                value,
+                worker,
+                request_timeout_ms,
+            } => {
+                let (deliveries_in, deliveries) = std_mpsc::channel();
+                current = Some(deliveries_in);
+                Job {
+                    kind: JobKind::Start { work, value },
+                    worker,
+                    request_timeout: Duration::from_millis(request_timeout_ms),
+                    deliveries: Some(deliveries),
+                }
+            }
+            ToChild::Answer { call, answer } => {
+                let _ = answers.send((call, answer));
+                continue;
+            }
+            ToChild::Deliver { name, body } => {
+                if let Some(current) = &current {
+                    let _ = current.send(Message::encoded(name, body));
+                }
+                continue;
+            }
+            ToChild::Closed => {
+                current = None;
+                continue;
+            }
+            ToChild::Cancel => {
+                cancelled.store(true, Ordering::Release);
+                current = None;
+                continue;
+            }
+        };
+        let _ = jobs.send(job);
+    }
+}
+
 /// Runs one job; `Err` carries a panic's description.
-fn run(job: Job, worker: &mut Worker) -> Result<Result<Vec<u8>, Failure>, String> {
+fn run(job: JobKind, worker: &mut Worker) -> Result<Result<Vec<u8>, Failure>, String> {
     match job {
-        Job::Run { solver, event } => {
+        JobKind::Run { solver, event } => {
             let Some(entry) = PROCESS_SOLVERS.iter().find(|entry| entry.key == solver) else {
                 return Ok(Err(Failure::internal(format!(
                     "no process solver `{solver}` in this executable"
@@ -186,7 +213,7 @@ fn run(job: Job, worker: &mut Worker) -> Result<Result<Vec<u8>, Failure>, String
                 )
             })
         }
-        Job::Start { work, value } => {
+        JobKind::Start { work, value } => {
             let Some(entry) = WORKS.iter().find(|entry| entry.key == work) else {
                 return Ok(Err(Failure::internal(format!(
                     "no work `{work}` in this executable"
@@ -207,13 +234,13 @@ fn run(job: Job, worker: &mut Worker) -> Result<Result<Vec<u8>, Failure>, String
 pub(crate) struct Link {
     shared: Arc<Shared>,
     next_call: u64,
-    /// Whether the end of the events for this job was seen.
-    closed: bool,
+    request_timeout: Duration,
+    deliveries: Option<std_mpsc::Receiver<Message>>,
 }
 
 impl Link {
     pub(crate) fn request_timeout(&self) -> Duration {
-        Duration::from_millis(self.shared.request_timeout.load(Ordering::Acquire))
+        self.request_timeout
     }
 
     pub(crate) fn send<E: Event>(&mut self, event: E) -> Result<(), Failure> {
@@ -268,22 +295,11 @@ impl Link {
     }
 
     pub(crate) fn recv(&mut self, timeout: Option<Duration>) -> Option<Message> {
-        if self.closed {
-            return None;
+        let deliveries = self.deliveries.as_ref()?;
+        match timeout {
+            Some(timeout) => deliveries.recv_timeout(timeout).ok(),
+            None => deliveries.recv().ok(),
         }
-        let deliveries = self
-            .shared
-            .deliveries
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        let delivery = match timeout {
-            Some(timeout) => deliveries.recv_timeout(timeout).ok()?,
-            None => deliveries.recv().ok()?,
-        };
-        if delivery.is_none() {
-            self.closed = true;
-        }
-        delivery
     }
 }
 

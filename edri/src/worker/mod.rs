@@ -150,7 +150,7 @@ enum Link {
 }
 
 impl Worker {
-    /// The worker's name: `<manager>-worker-<n>`.
+    /// The worker's name: `<manager>-worker-<job number>`.
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -474,6 +474,7 @@ impl Workers {
         let start = ToChild::Run {
             solver: solver.to_owned(),
             event: body,
+            worker: self.worker_name(slot.job),
             request_timeout_ms: self.request_timeout_ms(),
         };
         let on_timeout = || {
@@ -632,6 +633,7 @@ impl Workers {
                 let start = ToChild::Start {
                     work: key.to_owned(),
                     value,
+                    worker: name.clone(),
                     request_timeout_ms: self.request_timeout_ms(),
                 };
                 self.spawn(async move {

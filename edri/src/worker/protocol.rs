@@ -18,12 +18,16 @@ pub(crate) enum ToChild {
     Run {
         solver: String,
         event: Vec<u8>,
+        /// The worker's name.
+        worker: String,
         request_timeout_ms: u64,
     },
     /// Start a long-lived `Work` from its encoded value.
     Start {
         work: String,
         value: Vec<u8>,
+        /// The worker's name.
+        worker: String,
         request_timeout_ms: u64,
     },
     /// No more events will be addressed to the running job.

@@ -1,0 +1,164 @@
+//! Runs the example programs (`demo`, `hello`, `workers`) as a user would, and checks that each
+//! exits with code 0 and prints what it promises.
+//!
+//! `cargo test` builds the examples before it runs this test: they sit in
+//! `target/<profile>/examples/`, next to the `deps/` folder that holds this test's binary.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long an example may take before the test gives up on it.
+const LIMIT: Duration = Duration::from_secs(120);
+
+/// The path of a built example.
+fn example(name: &str) -> PathBuf {
+    let test = std::env::current_exe().expect("the path of this test binary");
+    // target/<profile>/deps/examples_run-HASH -> target/<profile>/examples/NAME
+    let profile = test
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test binary is in target/<profile>/deps/");
+    let path = profile
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "the example `{name}` is not built: expected it at {}. `cargo test -p examples` builds \
+         the examples before running this test; when running the test binary by hand, build \
+         them first with `cargo build -p examples --examples`",
+        path.display()
+    );
+    path
+}
+
+/// Runs an example to its end; returns what it printed on stdout. Fails the test when it exits
+/// with another code than 0 or outlives [`LIMIT`].
+fn run(name: &str) -> String {
+    let path = example(name);
+    let mut child = Command::new(&path)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {}: {error}", path.display()));
+    let started = Instant::now();
+    loop {
+        match child.try_wait().expect("the example's status") {
+            Some(_) => break,
+            None if started.elapsed() > LIMIT => {
+                let _ = child.kill();
+                let output = child.wait_with_output().expect("the example's output");
+                panic!(
+                    "the example `{name}` did not finish within {LIMIT:?}\nstdout:\n{}\nstderr:\n{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            None => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    let output = child.wait_with_output().expect("the example's output");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "the example `{name}` ended with {}\nstdout:\n{stdout}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// The line that starts with `prefix`.
+fn line<'a>(stdout: &'a str, prefix: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|line| line.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting with `{prefix}` in:\n{stdout}"))
+}
+
+/// The number after `pid ` in `line`.
+fn pid(line: &str) -> u32 {
+    let (_, rest) = line
+        .split_once("pid ")
+        .unwrap_or_else(|| panic!("no pid in `{line}`"));
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no pid in `{line}`"))
+}
+
+#[test]
+fn hello_greets_the_world() {
+    let stdout = run("hello");
+    assert_eq!(stdout.trim(), "Hello, world!");
+}
+
+#[test]
+fn demo_runs_every_part_and_stops_cleanly() {
+    let stdout = run("demo");
+    for expected in [
+        "edri demo: a tiny file service",
+        "started; FileUploaded goes to: Storage, Auditor, Indexer",
+        "[main] heard Indexed { name: \"report.pdf\" }",
+        "[main] gather(Ping): 3 of 3 managers answered",
+        "[main] /docs holds [\"photo.png\", \"report.pdf\"]",
+        "[main] /music: refused with NOT_FOUND",
+        "[main] backup ran, in order: monday, alarm, tuesday, wednesday",
+        "[main] stopped cleanly",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "`{expected}` is missing from:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn workers_run_in_every_mode_and_process_workers_in_other_processes() {
+    let stdout = run("workers");
+    let me = pid(line(&stdout, "example: pid "));
+
+    let function = line(&stdout, "function solver: ");
+    assert_eq!(pid(function), me, "{function}");
+
+    let thread = line(&stdout, "thread solver: ");
+    assert_eq!(pid(thread), me, "{thread}");
+    assert!(
+        thread.contains("thread Locator-worker-"),
+        "a thread solver runs on the manager's worker thread: {thread}"
+    );
+
+    let process = line(&stdout, "process solver: ");
+    let child = pid(process);
+    assert_ne!(
+        child, me,
+        "a process solver runs in another process: {process}"
+    );
+    assert!(process.contains("sum 333833500"), "{process}");
+    assert!(
+        stdout.contains(&format!("asked the parent (pid {me}) and got an answer")),
+        "the process solver's ask reached the parent:\n{stdout}"
+    );
+    assert!(
+        line(&stdout, "process solver again: ").contains("the same child, reused"),
+        "the idle child is reused:\n{stdout}"
+    );
+
+    let long_lived = line(&stdout, "long-lived worker: ");
+    let worker = pid(long_lived);
+    assert_ne!(worker, me, "{long_lived}");
+    assert!(long_lived.ends_with("total 6"), "{long_lived}");
+
+    assert_eq!(stdout.lines().last(), Some("shut down"), "{stdout}");
+    // Shutdown reaped the children: no orphan outlives the example.
+    if cfg!(target_os = "linux") {
+        for pid in [child, worker] {
+            assert!(
+                !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+                "worker process {pid} outlived the example"
+            );
+        }
+    }
+}
