@@ -2,9 +2,12 @@
 //! plain (non-async) `main` with `Edri::run` works, and values that cannot cross the process
 //! boundary fail their request with a reason naming the type.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+use common::{alive, wait_until_gone};
 use edri::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -76,26 +79,6 @@ fn worker_processes_die_with_their_parent_even_on_sigkill() {
     app.kill().unwrap(); // SIGKILL: no chance to clean up
     app.wait().unwrap();
     wait_until_gone(child);
-}
-
-fn alive(pid: i32) -> bool {
-    unsafe { libc::kill(pid, 0) == 0 }
-}
-
-/// Waits for a process to end through a pidfd: an event, not a guess.
-fn wait_until_gone(pid: i32) {
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
-    if fd < 0 {
-        return; // already gone
-    }
-    let mut poll = libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let ready = unsafe { libc::poll(&mut poll, 1, 10_000) };
-    unsafe { libc::close(fd) };
-    assert_eq!(ready, 1, "process {pid} outlived its parent");
 }
 
 /// Serializes to an error: it cannot leave this process.

@@ -1,9 +1,12 @@
 //! Thread and process solvers, `max_workers`, failures, timeouts, shutdown and long-lived
 //! workers (`Work`).
 
+mod common;
+
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use common::alive;
 use edri::prelude::*;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -400,29 +403,11 @@ async fn shutdown_reaps_every_child_even_in_the_middle_of_a_job() {
     assert_eq!(failure.status(), Status::Unavailable, "{failure}");
 }
 
-fn alive(pid: i32) -> bool {
-    // kill(pid, 0) fails with ESRCH once the process is gone and reaped.
-    unsafe { libc::kill(pid, 0) == 0 }
-}
-
-/// Waits for a process to end, through a pidfd (an event, not a guess).
+/// Waits for a process to end without blocking the runtime.
 async fn wait_until_gone(pid: i32) {
-    tokio::task::spawn_blocking(move || {
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
-        if fd < 0 {
-            return; // already gone
-        }
-        let mut poll = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ready = unsafe { libc::poll(&mut poll, 1, 10_000) };
-        unsafe { libc::close(fd) };
-        assert_eq!(ready, 1, "process {pid} did not end");
-    })
-    .await
-    .unwrap();
+    tokio::task::spawn_blocking(move || common::wait_until_gone(pid))
+        .await
+        .unwrap();
 }
 
 /// A long-lived worker in the seed's style: echoes what it receives until told to stop.

@@ -201,12 +201,7 @@ async fn read_frames(mut reader: OwnedReadHalf, frames: mpsc::Sender<io::Result<
 }
 
 async fn read_body(reader: &mut OwnedReadHalf, length: usize) -> io::Result<ToParent> {
-    if length > protocol::MAX_FRAME {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("a frame of {length} bytes is over the limit"),
-        ));
-    }
+    protocol::check_length(length)?;
     let mut body = vec![0u8; length];
     reader.read_exact(&mut body).await?;
     protocol::decode(&body)

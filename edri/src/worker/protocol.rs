@@ -97,15 +97,21 @@ pub(crate) fn read_body(
     length: usize,
     read_exact: impl FnOnce(&mut [u8]) -> io::Result<()>,
 ) -> io::Result<Vec<u8>> {
+    check_length(length)?;
+    let mut body = vec![0u8; length];
+    read_exact(&mut body)?;
+    Ok(body)
+}
+
+/// Refuses a frame length over [`MAX_FRAME`]: a peer writing garbage.
+pub(crate) fn check_length(length: usize) -> io::Result<()> {
     if length > MAX_FRAME {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!("a frame of {length} bytes is over the limit of {MAX_FRAME}"),
         ));
     }
-    let mut body = vec![0u8; length];
-    read_exact(&mut body)?;
-    Ok(body)
+    Ok(())
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> io::Result<T> {
