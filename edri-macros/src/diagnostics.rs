@@ -37,6 +37,17 @@ impl Errors {
     }
 }
 
+/// The spans of the first and last tokens of `tokens`, so an error or a generated item can cover
+/// them whole (a `span()` of several tokens is only the first one on stable Rust).
+pub(crate) fn span_range(tokens: &impl quote::ToTokens) -> (Span, Span) {
+    let mut tokens = tokens.to_token_stream().into_iter();
+    let first = tokens
+        .next()
+        .map_or_else(Span::call_site, |token| token.span());
+    let last = tokens.last().map_or(first, |token| token.span());
+    (first, last)
+}
+
 /// Consumes what follows an argument the macro does not know (`= value` or `(...)`), so that
 /// parsing goes on with the next argument and one unknown argument gives one error.
 pub(crate) fn skip_value(meta: &syn::meta::ParseNestedMeta) -> syn::Result<()> {

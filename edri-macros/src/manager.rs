@@ -6,7 +6,7 @@ use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{FnArg, ImplItem, ImplItemFn, ItemImpl, LitInt, LitStr, ReturnType, Type};
 
-use crate::diagnostics::{skip_value, Errors};
+use crate::diagnostics::{skip_value, span_range, Errors};
 use crate::solve::{self, Direction, Mode};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -364,30 +364,21 @@ fn build_worker_solver(
     let sig = &function.sig;
     let (mode, mode_span) = args.mode;
     let name = mode.as_str();
-    let place = if mode == Mode::Thread {
-        "on an OS thread"
+    let (place, to) = if mode == Mode::Thread {
+        ("on an OS thread", "to an OS thread")
     } else {
-        "in a child process"
+        ("in a child process", "to a child process")
     };
-    let mut ok = check_priority(&args, queue, errors);
     if args.direction == Direction::Res {
+        // Its parameters are those of a function solver (`self`, the answer): checking them
+        // against a worker solver's would only repeat this one mistake.
         errors.add(
             mode_span,
             "#[solve(res)] handles an answer inside its manager: it runs as mode = \"function\"",
         );
-        ok = false;
+        return None;
     }
-    if let Some(receiver) = sig.receiver() {
-        errors.add_spanned(
-            receiver,
-            format!(
-                "a {name} solver runs {place}, away from its manager, so it takes no `self`: \
-                 write `fn {}(event: MyEvent, worker: &mut Worker)`",
-                sig.ident
-            ),
-        );
-        ok = false;
-    }
+    let mut ok = check_priority(&args, queue, errors);
     if let Some(asyncness) = sig.asyncness {
         errors.add(
             asyncness.span,
@@ -425,7 +416,7 @@ fn build_worker_solver(
             Type::Reference(_) if event.is_none() => {
                 errors.add_spanned(
                     ty,
-                    format!("a {name} solver's event moves {place}: take it by value (`event: MyEvent`), not by reference"),
+                    format!("a {name} solver owns its event, which moves {to}: take it by value (`event: MyEvent`), not by reference"),
                 );
                 event = Some(ty.clone());
                 ok = false;
@@ -453,6 +444,22 @@ fn build_worker_solver(
         }
         params.push(param);
     }
+    // Reported after the parameters are read, to show the signature with the user's event.
+    if let Some(receiver) = sig.receiver() {
+        let event = event.as_ref().map_or_else(
+            || "MyEvent".to_owned(),
+            |event| type_key(event).replace(' ', ""),
+        );
+        errors.add_spanned(
+            receiver,
+            format!(
+                "a {name} solver runs {place}, away from its manager, so it takes no `self`: \
+                 write `fn {}(event: {event}, worker: &mut Worker)`",
+                sig.ident
+            ),
+        );
+        ok = false;
+    }
     let Some(event) = event else {
         errors.add(
             sig.ident.span(),
@@ -479,16 +486,6 @@ fn build_worker_solver(
         returns,
         index,
     })
-}
-
-/// The spans of the first and last tokens of `tokens`.
-fn span_range(tokens: &impl ToTokens) -> (Span, Span) {
-    let mut tokens = tokens.to_token_stream().into_iter();
-    let first = tokens
-        .next()
-        .map_or_else(Span::call_site, |token| token.span());
-    let last = tokens.last().map_or(first, |token| token.span());
-    (first, last)
 }
 
 /// `path function(arguments)` ending at `last`, with `path` spanned by the caller at the first
@@ -629,6 +626,43 @@ fn event_check(solver: &Solver) -> TokenStream {
     }
 }
 
+/// A local trait that picks the first type of a pair, for `event_type`.
+fn event_type_helper() -> TokenStream {
+    quote! {
+        trait __EdriEventType {
+            type This;
+        }
+        impl<E, K> __EdriEventType for (E, K) {
+            type This = E;
+        }
+    }
+}
+
+/// The event type `E` as the generic argument of a call whose bounds also tie it to the solver's
+/// return type (`T: Returns<E::Kind>`), written `<(E, <E as Event>::Kind) as __EdriEventType>::This`
+/// and spanned over `E`. With plain `E`, rustc reports a type that is not an event a second time,
+/// at the call (spanned at the return type); through this projection, every unsatisfied
+/// `E: Event` lands on `E`'s own span, where `event_check`, earlier in the same body, already
+/// reported it, and rustc drops it there. (Found by trial on rustc 1.95; pinned by the
+/// `*_solver_event_is_not_an_event` trybuild cases.)
+fn event_type(event: &Type) -> TokenStream {
+    let (first, last) = span_range(event);
+    // Each type written here covers the event type whole, as `check`'s error does.
+    let kind = {
+        let open = quote_spanned!(first=> <);
+        let rest = quote_spanned!(last=> as ::edri::Event>::Kind);
+        quote!(#open #event #rest)
+    };
+    let mut pair = proc_macro2::Group::new(
+        proc_macro2::Delimiter::Parenthesis,
+        quote_spanned!(first=> #event, #kind),
+    );
+    pair.set_span(first);
+    let open = quote_spanned!(first=> <);
+    let rest = quote_spanned!(last=> as __EdriEventType>::This);
+    quote!(#open #pair #rest)
+}
+
 fn expand_manager(
     self_ty: &Type,
     args: &Args,
@@ -753,8 +787,12 @@ fn expand_manager(
             let arguments = worker_arguments(solver);
             let timeout = timeout_of(solver);
             let finish = if solver.mode == Mode::Thread {
-                // The solver's return type is checked by this call: spanned at it.
-                let path = quote_spanned!(returns.0=> ::edri::__private::solve_in_thread::<#event, _, _>);
+                // The solver's return type is checked by this call: spanned at it. Its event
+                // type is written through `event_type`, so that a type that is not an event,
+                // already reported by `check`, is not reported again by this call.
+                let helper = event_type_helper();
+                let event_type = event_type(event);
+                let path = quote_spanned!(returns.0=> ::edri::__private::solve_in_thread::<#event_type, _, _>);
                 let call = quote_spanned!(returns.1=> (
                     #ctx,
                     #reply,
@@ -762,7 +800,10 @@ fn expand_manager(
                     #timeout,
                     move |#event_var: #event, #worker_var: &mut ::edri::Worker| Self::#function(#arguments),
                 ));
-                quote!(#path #call)
+                quote! {
+                    #helper
+                    #path #call
+                }
             } else if solver.mode == Mode::Process {
                 let key = process_key(self_ty, function);
                 quote!(::edri::__private::solve_in_process::<#event>(#ctx, #reply, #event_var, #key, #timeout))
@@ -875,8 +916,13 @@ fn expand_manager(
             function.to_string().to_uppercase()
         );
         let bytes = local("bytes");
-        // The solver's return type is checked by this call: spanned at it.
-        let path = quote_spanned!(returns.0=> ::edri::__private::run_process_solver::<#event, _>);
+        // The solver's return type is checked by this call: spanned at it. Its event type goes
+        // through `event_type`, after `check`: a parameter that is not an event gives one
+        // error (identical to the one of the manager's dispatch, so printed once).
+        let helper = event_type_helper();
+        let check = event_check(solver);
+        let event_type = event_type(event);
+        let path = quote_spanned!(returns.0=> ::edri::__private::run_process_solver::<#event_type, _>);
         let call = quote_spanned!(returns.1=> (
             #bytes,
             #worker_var,
@@ -889,7 +935,11 @@ fn expand_manager(
             #[allow(unused_variables)]
             static #static_name: ::edri::__private::ProcessSolver = ::edri::__private::ProcessSolver {
                 key: #key,
-                run: |#bytes, #worker_var| #path #call,
+                run: |#bytes, #worker_var| {
+                    #helper
+                    #check
+                    #path #call
+                },
             };
         }
     });
@@ -1029,6 +1079,69 @@ mod tests {
                 quote!(),
                 quote!(
                     fn after_start(&mut self) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    #[solve(req, mode = "thread")]
+                    fn a(&mut self, event: A) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    #[solve(req, mode = "thread")]
+                    async fn a(event: A) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    #[solve(req, mode = "process")]
+                    fn a(event: &A) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    #[solve(req, mode = "process")]
+                    fn a(event: A, ctx: &Context) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    #[solve(req, mode = "thread")]
+                    fn a(event: A, reply: Responder<A>) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    #[solve(req, mode = "thread")]
+                    fn a(event: A, worker: &mut Worker, again: &mut Worker) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    #[solve(res, mode = "process")]
+                    fn a(event: A, answer: Result<(), Failure>) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    #[solve(req, timeout = "30s")]
+                    async fn a(&mut self, event: A) {}
+                ),
+            ),
+            (
+                quote!(),
+                quote!(
+                    #[solve(req, mode = "process", timeout = "soon")]
+                    fn a(event: A) {}
                 ),
             ),
             (

@@ -8,7 +8,7 @@ pub struct Pinger;
 
 #[manager]
 impl Pinger {
-    #[solve(req, mode = "thread")]
+    #[solve(req, timeout = "30s")]
     async fn ping(&mut self, _event: Ping) {}
 }
 

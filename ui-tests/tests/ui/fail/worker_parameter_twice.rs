@@ -1,0 +1,25 @@
+use edri::prelude::*;
+
+#[event(request)]
+pub struct Checksum {
+    pub data: Vec<u8>,
+    #[response]
+    pub sum: u64,
+}
+
+#[derive(Default)]
+pub struct Hasher;
+
+#[manager]
+impl Hasher {
+    #[solve(req, mode = "thread")]
+    fn checksum(event: Checksum, _worker: &mut Worker, _again: &mut Worker) -> ChecksumResponse {
+        ChecksumResponse {
+            sum: event.data.iter().map(|&b| u64::from(b)).sum(),
+        }
+    }
+}
+
+fn main() {
+    let _ = Edri::new().manager(Hasher);
+}
