@@ -41,7 +41,7 @@ pub static PROCESS_SOLVERS: [ProcessSolver];
 /// What a worker solver returns, encoded for the trip back from a process.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
-    message = "a worker solver of this event cannot return `{Self}`",
+    message = "a solver of this event cannot return `{Self}`",
     label = "wrong return type for this event",
     note = "a request solver returns the event's response or `Result<Response, Failure>`; a notification solver returns `()` or `Result<(), Failure>`"
 )]
