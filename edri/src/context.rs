@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::request::{all_answers, first_answer, forward_answers, PendingAnswer};
-use crate::router::Router;
+use crate::router::{Router, SubscriberId};
 use crate::worker::{Mode, Work, WorkerHandle, Workers};
 use crate::{Failure, Notification, Request};
 
@@ -39,6 +39,8 @@ pub struct Context {
 struct Inner {
     router: Arc<Router>,
     workers: Arc<Workers>,
+    /// This manager in the routing table.
+    subscriber: SubscriberId,
     name: Arc<str>,
     answers: mpsc::UnboundedSender<PendingAnswer>,
     /// The manager's `#[solve(res)]` solvers: event type and index.
@@ -52,11 +54,13 @@ impl Context {
         name: Arc<str>,
         answers: mpsc::UnboundedSender<PendingAnswer>,
         answer_solvers: Vec<(TypeId, u16)>,
+        subscriber: SubscriberId,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 router,
                 workers,
+                subscriber,
                 name,
                 answers,
                 answer_solvers,
@@ -142,6 +146,15 @@ impl Context {
         event: E,
         timeout: Duration,
     ) -> Result<E::Response, Failure> {
+        // The manager waits inside one of its own solvers: it cannot also solve the request.
+        if self.inner.router.only_subscriber(TypeId::of::<E>()) == Some(self.inner.subscriber) {
+            return Err(Failure::unavailable(format!(
+                "manager `{}` asked `{}`, which only it solves, from inside its own solver: it cannot \
+                 answer while it waits; use ctx.send() and #[solve(res)], or solve it elsewhere",
+                self.name(),
+                E::NAME
+            )));
+        }
         let answers = self
             .inner
             .router

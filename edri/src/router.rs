@@ -377,6 +377,14 @@ impl Router {
         self.routes.store(Arc::new(table));
     }
 
+    /// The subscriber of an event type, when it has exactly one.
+    pub(crate) fn only_subscriber(&self, type_id: TypeId) -> Option<SubscriberId> {
+        match self.routes.load().get(&type_id).map(|routes| &routes[..]) {
+            Some([route]) => Some(route.subscriber),
+            _ => None,
+        }
+    }
+
     /// The names of the subscribers of each event type, for topology and tests.
     pub(crate) fn subscribers(&self, type_id: TypeId) -> Vec<Arc<str>> {
         self.routes_for(type_id)

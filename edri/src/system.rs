@@ -288,6 +288,7 @@ impl System {
             name.clone(),
             answers_sender,
             answer_solvers,
+            subscriber,
         );
         let replay = self.router.subscribe(routes);
         let (stop, stop_receiver) = watch::channel(false);

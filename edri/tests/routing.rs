@@ -490,3 +490,37 @@ async fn one_manager_type_runs_as_several_named_instances() {
     );
     edri.shutdown().await.unwrap();
 }
+
+#[event(request)]
+pub struct AskMyself {}
+
+#[event(request)]
+pub struct OnlyMine {}
+
+#[derive(Default)]
+pub struct SelfAsker;
+
+#[manager]
+impl SelfAsker {
+    #[solve(req)]
+    async fn ask_myself(&mut self, _event: AskMyself, ctx: &Context) -> Result<(), Failure> {
+        ctx.ask(OnlyMine {}).await
+    }
+
+    #[solve(req)]
+    async fn only_mine(&mut self, _event: OnlyMine) {}
+}
+
+#[tokio::test]
+async fn a_manager_asking_itself_from_a_solver_fails_at_once_instead_of_waiting_for_the_timeout() {
+    let edri = Edri::new().manager(SelfAsker).start().await.unwrap();
+    let failure = edri
+        .ask_timeout(AskMyself {}, Duration::from_secs(3600))
+        .await
+        .unwrap_err();
+    assert_eq!(failure.status(), Status::Unavailable, "{failure}");
+    assert!(failure.message().contains("only it solves"), "{failure}");
+    // Asked from outside, the same request is fine.
+    edri.ask(OnlyMine {}).await.unwrap();
+    edri.shutdown().await.unwrap();
+}
