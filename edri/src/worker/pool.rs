@@ -313,45 +313,88 @@ where
 {
     let workers = ctx.workers().clone();
     let reply: SharedReply = Arc::new(Mutex::new(slot.take_sender()));
-    let admitted = workers.admit();
-    workers.clone().spawn(async move {
-        let slot = match admitted.slot().await {
-            Ok(slot) => slot,
-            Err(failure) => return fail(&reply, failure),
-        };
-        let mut worker = Worker {
-            name: workers.worker_name(slot.job),
-            cancelled: slot.cancelled.clone(),
-            link: workers.thread_link(None),
-        };
-        let (done, finished) = oneshot::channel();
-        let job_reply = reply.clone();
-        let manager = workers.manager.clone();
-        let counters = workers.counters.clone();
-        let cancelled = slot.cancelled.clone();
-        let started = workers.threads.run(Box::new(move || {
-            let result = std::panic::catch_unwind(AssertUnwindSafe(|| solver(event, &mut worker)));
-            // Free the slot before answering: a requester holding its answer sees it free.
-            drop(slot);
-            let outcome = match result {
-                Ok(returned) => returned.finish(&mut ReplySlot::with_sender(take(&job_reply)), &manager, E::NAME),
-                Err(panic) => {
-                    let message = panic_message(panic.as_ref());
-                    counters.panics.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(manager = &*manager, event = E::NAME, panic = %message, "thread solver panicked");
-                    fail(&job_reply, Failure::internal(format!("the solver of `{}` panicked: {message}", E::NAME)));
-                    Outcome::Failed
-                }
-            };
-            let _ = done.send(outcome);
-        }));
-        if let Err(error) = started {
-            return fail(&reply, Failure::unavailable(format!("cannot start a thread worker: {error}")));
+    match (workers.admit(), timeout) {
+        // The common case goes straight to a thread: no task to wait for a slot or a deadline.
+        (Admitted::Now(slot), None) => {
+            let job = thread_job(&workers, slot, event, solver, reply.clone(), None);
+            if let Err(error) = workers.threads.run(job) {
+                fail(
+                    &reply,
+                    Failure::unavailable(format!("cannot start a thread worker: {error}")),
+                );
+                return Outcome::Failed;
+            }
         }
-        let outcome = thread_outcome(&workers, &cancelled, &reply, E::NAME, timeout, finished).await;
-        workers.counters.count(outcome);
-    });
+        (admitted, timeout) => workers.clone().spawn(async move {
+            let slot = match admitted.slot().await {
+                Ok(slot) => slot,
+                Err(failure) => return fail(&reply, failure),
+            };
+            let cancelled = slot.cancelled.clone();
+            let (done, finished) = oneshot::channel();
+            let job = thread_job(&workers, slot, event, solver, reply.clone(), Some(done));
+            if let Err(error) = workers.threads.run(job) {
+                return fail(
+                    &reply,
+                    Failure::unavailable(format!("cannot start a thread worker: {error}")),
+                );
+            }
+            let outcome =
+                thread_outcome(&workers, &cancelled, &reply, E::NAME, timeout, finished).await;
+            workers.counters.count(outcome);
+        }),
+    }
     Outcome::Offloaded
+}
+
+/// The job a thread worker runs: the solver under `catch_unwind`, then its answer. With `done`,
+/// the outcome goes there to be counted (a timeout is watching); without, it is counted here.
+fn thread_job<E, T, F>(
+    workers: &Arc<Workers>,
+    slot: Slot,
+    event: E,
+    solver: F,
+    reply: SharedReply,
+    done: Option<oneshot::Sender<Outcome>>,
+) -> Box<dyn FnOnce() + Send>
+where
+    E: Event,
+    T: Returns<E::Kind>,
+    F: FnOnce(E, &mut Worker) -> T + Send + 'static,
+{
+    let mut worker = Worker {
+        name: workers.worker_name(slot.job),
+        cancelled: slot.cancelled.clone(),
+        link: workers.thread_link(None),
+    };
+    let workers = workers.clone();
+    Box::new(move || {
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| solver(event, &mut worker)));
+        // Free the slot before answering: a requester holding its answer sees it free.
+        drop(slot);
+        let manager = &*workers.manager;
+        let outcome = match result {
+            Ok(returned) => {
+                returned.finish(&mut ReplySlot::with_sender(take(&reply)), manager, E::NAME)
+            }
+            Err(panic) => {
+                let message = panic_message(panic.as_ref());
+                workers.counters.panics.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(manager, event = E::NAME, panic = %message, "thread solver panicked");
+                fail(
+                    &reply,
+                    Failure::internal(format!("the solver of `{}` panicked: {message}", E::NAME)),
+                );
+                Outcome::Failed
+            }
+        };
+        match done {
+            Some(done) => {
+                let _ = done.send(outcome);
+            }
+            None => workers.counters.count(outcome),
+        }
+    })
 }
 
 /// Awaits a thread job; past its timeout, cancels it and fails the request with `Timeout`.
