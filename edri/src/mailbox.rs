@@ -144,6 +144,14 @@ impl Inbox {
         }
     }
 
+    /// The next delivery if one is queued now.
+    pub(crate) fn try_recv(&mut self) -> Option<Delivery> {
+        match self {
+            Inbox::Fifo(receiver) => receiver.try_recv().ok(),
+            Inbox::Priority(queue) => queue.try_pop(),
+        }
+    }
+
     /// Refuses new deliveries; those already queued can still be received.
     pub(crate) fn close(&mut self) {
         match self {
@@ -252,6 +260,12 @@ impl PriorityQueue {
         }
         self.ready.notify_one();
         Ok(())
+    }
+
+    fn try_pop(&self) -> Option<Delivery> {
+        let entry = self.lock().entries.pop()?;
+        self.room.add_permits(1);
+        Some(entry.delivery)
     }
 
     async fn recv(&self) -> Option<Delivery> {

@@ -258,6 +258,10 @@ pub(crate) struct Wiring {
     pub(crate) ctx: Context,
 }
 
+/// How many queued deliveries a manager handles in a row before it looks at its answers and its
+/// stop signal again.
+const BATCH: usize = 32;
+
 /// Runs a manager until it is told to stop, then finishes its queue and calls `before_stop`.
 pub(crate) async fn run<M: Manager>(mut manager: M, wiring: Wiring) {
     let Wiring {
@@ -286,7 +290,15 @@ pub(crate) async fn run<M: Manager>(mut manager: M, wiring: Wiring) {
             Some(answer) = in_flight.next(), if !in_flight.is_empty() => runner.solve_answer(&mut manager, answer).await,
             Some(pending) = answers.recv() => in_flight.push(pending),
             delivery = inbox.recv() => match delivery {
-                Some(delivery) => runner.solve(&mut manager, delivery).await,
+                Some(delivery) => {
+                    runner.solve(&mut manager, delivery).await;
+                    // Take what queued meanwhile without going back through the select, a few
+                    // at a time, so answers and the stop signal are still looked at soon.
+                    for _ in 1..BATCH {
+                        let Some(delivery) = inbox.try_recv() else { break };
+                        runner.solve(&mut manager, delivery).await;
+                    }
+                }
                 None => break,
             },
             // The flag only ever turns true; a dropped sender means the system is gone.
