@@ -726,6 +726,10 @@ fn expand_manager(
     // span, for error messages; call-site and user spans resolve alike.
     let local = |name: &str| format_ident!("__edri_{}", name);
     let at = |name: &str, span: Span| format_ident!("__edri_{}", name, span = span);
+    // The delivery is named at the event type for error messages, but with the call site's
+    // hygiene: a type that came through a `macro_rules!` fragment must not hide the binding.
+    let delivery_at =
+        |span: Span| format_ident!("__edri_delivery", span = Span::call_site().located_at(span));
     let (delivery, reply, ctx, event_var, answer, event_name, worker_var) = (
         local("delivery"),
         local("reply"),
@@ -779,7 +783,7 @@ fn expand_manager(
             let call = call(solver);
             let check = event_check(solver);
             let returned = at("returned", returns.0);
-            let taken = at("delivery", event.span());
+            let taken = delivery_at(event.span());
             // Every use of the event type is spanned at it, after `check`: a type that is not an
             // event then gives one error (the others are implied by it), not one per use.
             let kind = quote_spanned!(event.span()=> <#event as ::edri::Event>::Kind);
@@ -851,7 +855,7 @@ fn expand_manager(
             let call = call(solver);
             let check = event_check(solver);
             let returned = at("returned", returns.0);
-            let taken = at("delivery", event.span());
+            let taken = delivery_at(event.span());
             let take =
                 quote_spanned!(event.span()=> ::edri::__private::take_answer::<#event>(#taken));
             let finish = finish_call(
