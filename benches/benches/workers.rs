@@ -66,7 +66,10 @@ fn crunch(rounds: u64) -> u64 {
 }
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
 }
 
 struct Latencies(Vec<Duration>);
@@ -103,7 +106,11 @@ fn micros(duration: Duration) -> String {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     runtime.block_on(async {
         let asks = env("BENCH_WORKER_ASKS", 2000);
         let edri = Edri::new().manager(Workers).start().await.unwrap();
