@@ -700,11 +700,6 @@ fn expand_manager(
             }
             _ => quote!(::core::option::Option::None),
         };
-        let mode = match solver.mode {
-            Mode::Function => quote!(Function),
-            Mode::Thread => quote!(Thread),
-            Mode::Process => quote!(Process),
-        };
         quote! {
             ::edri::__private::SolverInfo {
                 event: ::core::any::TypeId::of::<#event>,
@@ -715,7 +710,6 @@ fn expand_manager(
                 priority: #priority,
                 function: #function_name,
                 location: #location,
-                mode: ::edri::__private::SolverMode::#mode,
                 process: #process,
             }
         }

@@ -90,7 +90,7 @@ pub mod __private {
     pub use crate::mailbox::{AnswerDelivery, Delivery};
     pub use crate::manager::{
         assert_event, finish, misrouted, take_answer, take_event, Direction, ManagerDescriptor,
-        Outcome, ReplySlot, Returns, SolverInfo, SolverMode,
+        Outcome, ReplySlot, Returns, SolverInfo,
     };
     pub use crate::worker::{
         run_process_solver, run_work, solve_in_process, solve_in_thread, ProcessSolver, WorkEntry,

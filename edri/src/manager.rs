@@ -86,18 +86,8 @@ pub struct SolverInfo {
     pub priority: i32,
     pub function: &'static str,
     pub location: &'static str,
-    pub mode: SolverMode,
     /// The key a process solver is found by in the child.
     pub process: Option<&'static str>,
-}
-
-/// Where a solver runs.
-#[doc(hidden)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SolverMode {
-    Function,
-    Thread,
-    Process,
 }
 
 /// How handling one delivery ended, for the counters.
