@@ -159,28 +159,51 @@ impl Edri {
             .enable_all()
             .build()?;
         runtime.block_on(async {
+            // Listen before starting: a signal that arrives while managers start (or right
+            // after `after_start` announced readiness) must stop the app, not kill it.
+            let stop = StopSignal::listen()?;
             let handle = self.start().await?;
             tracing::info!("edri is running; stop it with Ctrl-C or SIGTERM");
-            let signal = stop_signal().await;
+            stop.recv().await;
             tracing::info!("stopping");
-            handle.shutdown().await?;
-            signal.map_err(Error::Io)
+            handle.shutdown().await
         })
     }
 }
 
-async fn stop_signal() -> std::io::Result<()> {
+/// SIGINT and SIGTERM listeners, installed before the system starts.
+struct StopSignal {
     #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignal {
+    fn listen() -> Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Self {})
+    }
+
+    async fn recv(mut self) {
+        #[cfg(unix)]
         tokio::select! {
-            result = tokio::signal::ctrl_c() => result,
-            _ = terminate.recv() => Ok(()),
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
         }
     }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await
 }
 
 /// One running manager, as the system sees it.
