@@ -101,6 +101,12 @@ pub enum Error {
     /// The tokio runtime or the signal handlers could not be set up.
     #[error("cannot set up the runtime: {0}")]
     Io(#[from] std::io::Error),
+    /// The store could not open its database file.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A job given to the scheduler is invalid.
+    #[error(transparent)]
+    Job(#[from] crate::scheduler::JobError),
     /// The system is shutting down or has stopped.
     #[error("edri is shutting down")]
     ShuttingDown,

@@ -54,8 +54,11 @@ mod manager;
 mod request;
 mod responder;
 mod router;
+pub mod scheduler;
+pub mod store;
 mod subscription;
 mod system;
+mod value;
 pub mod worker;
 
 pub use context::Context;
@@ -71,6 +74,7 @@ pub use responder::{IntoAnswer, Responder};
 pub use serde;
 pub use subscription::Subscription;
 pub use system::{Edri, Handle, Pending};
+pub use value::{Value, ValueError};
 pub use worker::{Message, Mode, Work, Worker, WorkerHandle};
 
 /// The names most programs need: `use edri::prelude::*;`.

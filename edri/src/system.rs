@@ -23,7 +23,8 @@ use crate::subscription::Subscription;
 use crate::worker::Workers;
 use crate::{Error, Failure, Notification, Request, Result};
 
-type Launch = Box<dyn FnOnce(&System) -> Result<()> + Send>;
+/// Starts one manager of a system as the system starts; built-in managers open their files here.
+pub(crate) type Launch = Box<dyn FnOnce(&System) -> Result<()> + Send>;
 
 /// Builds and launches an edri system: its managers and settings.
 ///
@@ -85,6 +86,28 @@ impl Edri {
         self.managers.push(Box::new(move |system: &System| {
             system.launch(manager, Some(name))
         }));
+        self
+    }
+
+    /// Starts the key-value [store](crate::store), keeping values in memory.
+    pub fn start_store(mut self) -> Self {
+        self.managers.push(crate::store::launch(None));
+        self
+    }
+
+    /// Starts the key-value [store](crate::store), keeping values in the database file at
+    /// `path` (created if missing), so they survive a restart. A file that cannot be opened
+    /// makes [`start`](Self::start) fail with an error naming the path.
+    pub fn start_store_at(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.managers.push(crate::store::launch(Some(path.into())));
+        self
+    }
+
+    /// Starts the [scheduler](crate::scheduler) with these jobs. An invalid job (a bad cron
+    /// expression, a zero period) makes [`start`](Self::start) fail with an error naming it.
+    pub fn start_scheduler(mut self, jobs: impl IntoIterator<Item = crate::scheduler::Job>) -> Self {
+        self.managers
+            .push(crate::scheduler::launch(jobs.into_iter().collect()));
         self
     }
 
@@ -216,7 +239,7 @@ struct Running {
     task: JoinHandle<()>,
 }
 
-struct System {
+pub(crate) struct System {
     router: Arc<Router>,
     managers: Mutex<Vec<Running>>,
     closed: AtomicBool,
@@ -231,7 +254,7 @@ impl System {
     }
 
     /// Checks a manager against the registry, subscribes it and spawns its loop.
-    fn launch<M: Manager>(&self, manager: M, name: Option<String>) -> Result<()> {
+    pub(crate) fn launch<M: Manager>(&self, manager: M, name: Option<String>) -> Result<()> {
         let descriptor = M::descriptor();
         let name: Arc<str> = Arc::from(name.as_deref().unwrap_or(descriptor.name));
         let registry = Registry::get()?;
