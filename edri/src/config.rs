@@ -21,6 +21,11 @@ pub(crate) struct Config {
     pub(crate) shutdown_timeout: Duration,
     /// How long a worker past its timeout has to stop before it is killed (`EDRI_WORKER_GRACE`).
     pub(crate) worker_grace: Duration,
+    /// How often every manager is sent a health check (`EDRI_HEALTH_CHECK_TIMEOUT`).
+    pub(crate) health_period: Duration,
+    /// How many periods of silence turn a manager to ERROR; half as many to WARNING
+    /// (`EDRI_HEALTH_CHECK_FAILURE_LIMIT`).
+    pub(crate) health_failure_limit: usize,
 }
 
 impl Default for Config {
@@ -32,6 +37,8 @@ impl Default for Config {
             queue_capacity: 1024,
             shutdown_timeout: Duration::from_secs(10),
             worker_grace: Duration::from_secs(1),
+            health_period: Duration::from_secs(10),
+            health_failure_limit: 3,
         }
     }
 }
@@ -58,6 +65,14 @@ impl Config {
         duration("EDRI_CACHE_TIMEOUT", &mut config.unrouted_window)?;
         duration("EDRI_SHUTDOWN_TIMEOUT", &mut config.shutdown_timeout)?;
         duration("EDRI_WORKER_GRACE", &mut config.worker_grace)?;
+        duration("EDRI_HEALTH_CHECK_TIMEOUT", &mut config.health_period)?;
+        if config.health_period.is_zero() {
+            return Err(Error::InvalidEnv {
+                name: "EDRI_HEALTH_CHECK_TIMEOUT",
+                value: lookup("EDRI_HEALTH_CHECK_TIMEOUT").unwrap_or_default(),
+                reason: "the health check period must be longer than zero".into(),
+            });
+        }
         let count = |name: &'static str, target: &mut usize, minimum: usize| -> Result<(), Error> {
             if let Some(value) = lookup(name) {
                 *target = match value.trim().parse::<usize>() {
@@ -75,6 +90,11 @@ impl Config {
         };
         count("EDRI_CACHE_SIZE", &mut config.unrouted_capacity, 0)?;
         count("EDRI_QUEUE_CAPACITY", &mut config.queue_capacity, 1)?;
+        count(
+            "EDRI_HEALTH_CHECK_FAILURE_LIMIT",
+            &mut config.health_failure_limit,
+            1,
+        )?;
         Ok(config)
     }
 }

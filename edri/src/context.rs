@@ -1,11 +1,14 @@
 //! [`Context`]: what a solver or hook uses to talk to the rest of the system.
 
 use std::any::{Any, TypeId};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::events::router::Health;
+use crate::mailbox::Mailbox;
+use crate::manager::Counters;
 use crate::request::{all_answers, first_answer, forward_answers, PendingAnswer};
 use crate::router::{Router, SubscriberId};
 use crate::worker::{Mode, Work, WorkerHandle, Workers};
@@ -45,6 +48,16 @@ struct Inner {
     answers: mpsc::UnboundedSender<PendingAnswer>,
     /// The manager's `#[solve(res)]` solvers: event type and index.
     answer_solvers: Vec<(TypeId, u16)>,
+    /// What [`Context::health`] reports on.
+    health: HealthSources,
+}
+
+/// The manager's counters and queue, and the counts at the last health report.
+pub(crate) struct HealthSources {
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) mailbox: Mailbox,
+    pub(crate) capacity: usize,
+    pub(crate) last: Mutex<[u64; 3]>,
 }
 
 impl Context {
@@ -55,6 +68,7 @@ impl Context {
         answers: mpsc::UnboundedSender<PendingAnswer>,
         answer_solvers: Vec<(TypeId, u16)>,
         subscriber: SubscriberId,
+        health: HealthSources,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -64,8 +78,14 @@ impl Context {
                 name,
                 answers,
                 answer_solvers,
+                health,
             }),
         }
+    }
+
+    /// The router, for built-in managers that send type-erased events (the scheduler).
+    pub(crate) fn router(&self) -> &Arc<Router> {
+        &self.inner.router
     }
 
     pub(crate) fn workers(&self) -> &Arc<Workers> {
@@ -80,6 +100,40 @@ impl Context {
         mode: Mode,
     ) -> Result<WorkerHandle, Failure> {
         self.inner.workers.start_work(work, mode).await
+    }
+
+    /// This manager's health, as it answers [`HealthCheck`](crate::events::router::HealthCheck):
+    /// WARNING after a panic, else OK, with its queue, its workers, and the events processed and
+    /// failed since the previous report. A manager with its own `HealthCheck` solver starts from
+    /// this and adjusts it:
+    ///
+    /// ```
+    /// use edri::prelude::*;
+    /// use edri::events::router::{Health, HealthCheck, HealthStatus};
+    ///
+    /// pub struct Uploader { disk_full: bool }
+    ///
+    /// #[manager]
+    /// impl Uploader {
+    ///     #[solve(req)]
+    ///     async fn health_check(&mut self, _check: HealthCheck, ctx: &Context) -> Health {
+    ///         let health = ctx.health();
+    ///         if self.disk_full {
+    ///             return health.with_status(HealthStatus::Warning, "the disk is full");
+    ///         }
+    ///         health
+    ///     }
+    /// }
+    /// ```
+    pub fn health(&self) -> Health {
+        let sources = &self.inner.health;
+        crate::health::probe(
+            &self.inner.name,
+            &sources.counters,
+            &sources.last,
+            (sources.mailbox.depth(), sources.capacity),
+            self.inner.workers.load(),
+        )
     }
 
     /// The name of the manager this context belongs to.

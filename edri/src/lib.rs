@@ -49,6 +49,7 @@ mod error;
 mod event;
 pub mod events;
 mod failure;
+pub mod health;
 mod mailbox;
 mod manager;
 mod request;
@@ -119,4 +120,6 @@ mod guides {
     struct Readme;
     #[doc = include_str!("../../docs/workers.md")]
     struct Workers;
+    #[doc = include_str!("../../docs/health.md")]
+    struct Health;
 }

@@ -13,10 +13,12 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::context::Context;
+use crate::context::{Context, HealthSources};
 use crate::event::Registry;
+use crate::events::router::HealthCheck;
+use crate::health::{HealthBook, HealthReport, Limits, Target};
 use crate::mailbox::{mailbox, Mailbox};
-use crate::manager::{self, Counters, Direction, Manager, ManagerStats, Wiring};
+use crate::manager::{self, Counters, Direction, Manager, ManagerStats, Wiring, BUILT_IN_HEALTH};
 use crate::request::{all_answers, first_answer};
 use crate::router::{Answers, Route, Router};
 use crate::subscription::Subscription;
@@ -50,6 +52,8 @@ pub struct Edri {
     cache_timeout: Option<Duration>,
     cache_size: Option<usize>,
     shutdown_timeout: Option<Duration>,
+    health_period: Option<Duration>,
+    health_failure_limit: Option<usize>,
 }
 
 impl Default for Edri {
@@ -68,6 +72,8 @@ impl Edri {
             cache_timeout: None,
             cache_size: None,
             shutdown_timeout: None,
+            health_period: None,
+            health_failure_limit: None,
         }
     }
 
@@ -105,7 +111,10 @@ impl Edri {
 
     /// Starts the [scheduler](crate::scheduler) with these jobs. An invalid job (a bad cron
     /// expression, a zero period) makes [`start`](Self::start) fail with an error naming it.
-    pub fn start_scheduler(mut self, jobs: impl IntoIterator<Item = crate::scheduler::Job>) -> Self {
+    pub fn start_scheduler(
+        mut self,
+        jobs: impl IntoIterator<Item = crate::scheduler::Job>,
+    ) -> Self {
         self.managers
             .push(crate::scheduler::launch(jobs.into_iter().collect()));
         self
@@ -143,6 +152,20 @@ impl Edri {
         self
     }
 
+    /// How often every manager is sent a health check (`EDRI_HEALTH_CHECK_TIMEOUT`, 10 s).
+    /// A zero period is taken as one millisecond.
+    pub fn health_period(mut self, period: Duration) -> Self {
+        self.health_period = Some(period.max(Duration::from_millis(1)));
+        self
+    }
+
+    /// After how many periods without an answer a manager turns ERROR; it turns WARNING after
+    /// half as many (`EDRI_HEALTH_CHECK_FAILURE_LIMIT`, 3: WARNING after 2 periods, ERROR after 4).
+    pub fn health_failure_limit(mut self, limit: usize) -> Self {
+        self.health_failure_limit = Some(limit.max(1));
+        self
+    }
+
     fn config(&self) -> Result<Config> {
         let mut config = Config::from_env()?;
         config.request_timeout = self.request_timeout.unwrap_or(config.request_timeout);
@@ -150,6 +173,10 @@ impl Edri {
         config.unrouted_window = self.cache_timeout.unwrap_or(config.unrouted_window);
         config.unrouted_capacity = self.cache_size.unwrap_or(config.unrouted_capacity);
         config.shutdown_timeout = self.shutdown_timeout.unwrap_or(config.shutdown_timeout);
+        config.health_period = self.health_period.unwrap_or(config.health_period);
+        config.health_failure_limit = self
+            .health_failure_limit
+            .unwrap_or(config.health_failure_limit);
         Ok(config)
     }
 
@@ -161,6 +188,8 @@ impl Edri {
             router: Arc::new(Router::new(self.config()?)),
             managers: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
+            health: HealthBook::default(),
+            health_task: Mutex::new(None),
         });
         for launch in self.managers {
             if let Err(error) = launch(&system) {
@@ -169,6 +198,11 @@ impl Edri {
                 return Err(error);
             }
         }
+        let task = tokio::spawn(check_health_periodically(Arc::downgrade(&system)));
+        *system
+            .health_task
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner()) = Some(task);
         Ok(Handle { system })
     }
 
@@ -229,12 +263,38 @@ impl StopSignal {
     }
 }
 
+/// Sends every manager a health check each period and logs status changes, until the system
+/// is gone or shut down.
+async fn check_health_periodically(system: std::sync::Weak<System>) {
+    let Some(period) = system
+        .upgrade()
+        .map(|system| system.router.config.health_period)
+    else {
+        return;
+    };
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(system) = system.upgrade() else {
+            return;
+        };
+        let targets = system.health_targets();
+        system.health.report(&targets, system.health_limits());
+        // The answers are recorded as they come, by tasks `check` spawns.
+        system.health.check(&targets, true);
+    }
+}
+
 /// One running manager, as the system sees it.
 struct Running {
     name: Arc<str>,
     counters: Arc<Counters>,
     workers: Arc<Workers>,
     mailbox: Mailbox,
+    capacity: usize,
+    /// Its `HealthCheck` solver and that solver's priority.
+    health_solver: (u16, i32),
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -243,9 +303,31 @@ pub(crate) struct System {
     router: Arc<Router>,
     managers: Mutex<Vec<Running>>,
     closed: AtomicBool,
+    health: HealthBook,
+    health_task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl System {
+    fn health_targets(&self) -> Vec<Target> {
+        self.lock_managers()
+            .iter()
+            .map(|running| Target {
+                name: running.name.clone(),
+                mailbox: running.mailbox.clone(),
+                solver: running.health_solver.0,
+                priority: running.health_solver.1,
+                capacity: running.capacity,
+            })
+            .collect()
+    }
+
+    fn health_limits(&self) -> Limits {
+        Limits {
+            period: self.router.config.health_period,
+            failure_limit: self.router.config.health_failure_limit,
+        }
+    }
+
     fn lock_managers(&self) -> MutexGuard<'_, Vec<Running>> {
         // Nothing panics while the lock is held, so a poisoned lock still holds valid data.
         self.managers
@@ -321,6 +403,25 @@ impl System {
                 Direction::Res => answer_solvers.push(((solver.event)(), solver.index)),
             }
         }
+        // Every manager answers HealthCheck: through its own solver, or the runtime's probe,
+        // ahead of everything else in a priority queue.
+        let health_type = TypeId::of::<HealthCheck>();
+        let health_solver = match routes.iter().find(|(type_id, _)| *type_id == health_type) {
+            Some((_, route)) => (route.solver, route.priority),
+            None => {
+                routes.push((
+                    health_type,
+                    Route {
+                        mailbox: mailbox.clone(),
+                        solver: BUILT_IN_HEALTH,
+                        priority: i32::MIN,
+                        subscriber,
+                        name: name.clone(),
+                    },
+                ));
+                (BUILT_IN_HEALTH, i32::MIN)
+            }
+        };
         let counters = Arc::new(Counters::default());
         let workers = Workers::new(
             name.clone(),
@@ -335,6 +436,12 @@ impl System {
             answers_sender,
             answer_solvers,
             subscriber,
+            HealthSources {
+                counters: counters.clone(),
+                mailbox: mailbox.clone(),
+                capacity,
+                last: Mutex::new([0; 3]),
+            },
         );
         let replay = self.router.subscribe(routes);
         let (stop, stop_receiver) = watch::channel(false);
@@ -348,11 +455,14 @@ impl System {
         };
         let task = tokio::spawn(manager::run(manager, wiring));
         tracing::debug!(manager = &*name, "started");
+        self.health.register(name.clone());
         managers.push(Running {
             name,
             counters,
             workers,
             mailbox,
+            capacity,
+            health_solver,
             stop,
             task,
         });
@@ -507,6 +617,26 @@ impl Handle {
             .collect()
     }
 
+    /// Checks every manager now and reports their health: each one's own answer to
+    /// [`HealthCheck`], how long each has been silent (WARNING, then ERROR), and slow
+    /// consumers. Waits for the answers up to one second (or the health period, if shorter), so
+    /// a silent manager makes this call take that long.
+    pub async fn health(&self) -> HealthReport {
+        let system = &self.system;
+        let targets = system.health_targets();
+        system.health.check(&targets, false);
+        let wait = system
+            .router
+            .config
+            .health_period
+            .min(Duration::from_secs(1));
+        system
+            .health
+            .answers(&targets, tokio::time::Instant::now() + wait)
+            .await;
+        system.health.report(&targets, system.health_limits())
+    }
+
     /// The names of the subscribers of `E` (managers and subscriptions), in subscription order.
     pub fn subscribers<E: crate::Event>(&self) -> Vec<String> {
         self.system
@@ -523,6 +653,15 @@ impl Handle {
     pub async fn shutdown(&self) -> Result<()> {
         if self.system.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
+        }
+        if let Some(task) = self
+            .system
+            .health_task
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .take()
+        {
+            task.abort();
         }
         let managers: Vec<Running> = std::mem::take(&mut *self.system.lock_managers());
         for running in &managers {
