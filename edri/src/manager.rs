@@ -244,6 +244,8 @@ pub(crate) struct Wiring {
     pub(crate) answers: mpsc::UnboundedReceiver<PendingAnswer>,
     pub(crate) replay: Vec<Delivery>,
     pub(crate) stop: watch::Receiver<bool>,
+    /// Turns true once every manager given to the builder has subscribed.
+    pub(crate) started: watch::Receiver<bool>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) ctx: Context,
 }
@@ -263,9 +265,23 @@ pub(crate) async fn run<M: Manager>(mut manager: M, wiring: Wiring) {
         mut answers,
         replay,
         mut stop,
+        mut started,
         counters,
         ctx,
     } = wiring;
+    // `after_start` may send to any manager of the system, so it waits until all subscribed.
+    // A system that stops first (its start failed) drops what was queued: each requester
+    // gets `Unavailable`.
+    let stopped_first = tokio::select! {
+        biased;
+        started = started.wait_for(|started| *started) => started.is_err(),
+        _ = stop.wait_for(|stop| *stop) => true,
+    };
+    if stopped_first {
+        inbox.close();
+        ctx.workers().shutdown().await;
+        return;
+    }
     let note = Arc::new(PanicNote::default());
     let runner = Runner {
         counters: &counters,

@@ -190,6 +190,7 @@ impl Edri {
             closed: AtomicBool::new(false),
             health: HealthBook::default(),
             health_task: Mutex::new(None),
+            started: watch::channel(false).0,
         });
         for launch in self.managers {
             if let Err(error) = launch(&system) {
@@ -198,6 +199,7 @@ impl Edri {
                 return Err(error);
             }
         }
+        system.started.send_replace(true);
         let task = tokio::spawn(check_health_periodically(Arc::downgrade(&system)));
         *system
             .health_task
@@ -305,6 +307,9 @@ pub(crate) struct System {
     closed: AtomicBool,
     health: HealthBook,
     health_task: Mutex<Option<JoinHandle<()>>>,
+    /// Turns true once every manager given to the builder has subscribed: their loops (and
+    /// `after_start` hooks) wait for it, so a hook can reach managers listed after its own.
+    started: watch::Sender<bool>,
 }
 
 impl System {
@@ -450,6 +455,7 @@ impl System {
             answers,
             replay,
             stop: stop_receiver,
+            started: self.started.subscribe(),
             counters: counters.clone(),
             ctx,
         };

@@ -524,3 +524,45 @@ async fn a_manager_asking_itself_from_a_solver_fails_at_once_instead_of_waiting_
     edri.ask(OnlyMine {}).await.unwrap();
     edri.shutdown().await.unwrap();
 }
+
+/// What `EarlyAsker` got: the stored value, or the failure's status.
+type StoreAnswer = Result<Option<edri::Value>, Status>;
+
+/// Asks the store (listed after it, and slow to start: it opens a file) from its `after_start`.
+pub struct EarlyAsker {
+    answer: Arc<Mutex<Option<StoreAnswer>>>,
+    done: Arc<tokio::sync::Notify>,
+}
+
+#[manager]
+impl EarlyAsker {
+    async fn after_start(&mut self, ctx: &Context) {
+        let answer = ctx.ask(edri::store::Get::new("greeting")).await;
+        *self.answer.lock().unwrap() = Some(
+            answer
+                .map(|answer| answer.value)
+                .map_err(|failure| failure.status()),
+        );
+        self.done.notify_one();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_start_reaches_managers_listed_after_its_own() {
+    let path = std::env::temp_dir().join(format!("edri-routing-{}.redb", std::process::id()));
+    let answer = Arc::new(Mutex::new(None));
+    let done = Arc::new(tokio::sync::Notify::new());
+    let edri = Edri::new()
+        .manager(EarlyAsker {
+            answer: answer.clone(),
+            done: done.clone(),
+        })
+        .start_store_at(&path)
+        .start()
+        .await
+        .unwrap();
+    done.notified().await;
+    assert_eq!(*answer.lock().unwrap(), Some(Ok(None)));
+    edri.shutdown().await.unwrap();
+    let _ = std::fs::remove_file(&path);
+}
