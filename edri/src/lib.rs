@@ -120,6 +120,10 @@ mod guides {
     struct Readme;
     #[doc = include_str!("../../docs/workers.md")]
     struct Workers;
+    #[doc = include_str!("../../docs/store.md")]
+    struct Store;
+    #[doc = include_str!("../../docs/scheduler.md")]
+    struct Scheduler;
     #[doc = include_str!("../../docs/health.md")]
     struct Health;
 }
