@@ -2,6 +2,7 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, ToTokens};
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, Field, Fields, Ident, LitStr, Type};
 
@@ -347,6 +348,39 @@ fn kebab_case(name: &str) -> String {
     out
 }
 
+/// The `FieldInfo` list of some fields: name, type as written, and doc comment.
+fn field_infos(fields: &[Field]) -> TokenStream {
+    let infos = fields.iter().filter_map(|field| {
+        let name = field.ident.as_ref()?.unraw().to_string();
+        let ty = field.ty.to_token_stream().to_string().replace(' ', "");
+        let doc = doc_text(&field.attrs);
+        Some(quote! {
+            ::edri::__private::FieldInfo { name: #name, ty: #ty, doc: #doc }
+        })
+    });
+    quote!(&[#(#infos),*])
+}
+
+/// The text of `///` comments, lines joined by newlines.
+fn doc_text(attrs: &[Attribute]) -> String {
+    attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc"))
+        .filter_map(|attr| match &attr.meta {
+            syn::Meta::NameValue(syn::MetaNameValue {
+                value:
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(text),
+                        ..
+                    }),
+                ..
+            }) => Some(text.value().trim().to_owned()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The derives an event needs, minus those the user already wrote.
 fn derives(attrs: &[Attribute]) -> TokenStream {
     let mut written = Vec::new();
@@ -435,6 +469,22 @@ impl Model {
             }
         };
         let type_name = ident.to_string();
+        let doc = doc_text(attrs);
+        let fields_info = field_infos(&self.request_fields);
+        let (response_fields_info, response_type) = match (&self.kind, &self.response) {
+            (Kind::Notification, _) => (quote!(&[]), String::new()),
+            (Kind::Request, Some(response)) => (
+                quote!(&[]),
+                response.to_token_stream().to_string().replace(' ', ""),
+            ),
+            (Kind::Request, None) if self.response_fields.is_empty() => {
+                (quote!(&[]), "()".to_owned())
+            }
+            (Kind::Request, None) => (
+                field_infos(&self.response_fields),
+                format!("{ident}Response"),
+            ),
+        };
         let wire_support = wire::support(std::iter::once(&request_wire).chain(&response_wire));
 
         quote! {
@@ -467,6 +517,13 @@ impl Model {
                     type_id: ::core::any::TypeId::of::<#ident>,
                     decode: ::edri::__private::decode_event::<#ident>,
                     encode_answer: ::edri::__private::encode_answer::<#ident>,
+                    doc: #doc,
+                    fields: #fields_info,
+                    response_type: #response_type,
+                    response_fields: #response_fields_info,
+                    decode_json: ::edri::__private::decode_json::<#ident>,
+                    encode_json: ::edri::__private::encode_json::<#ident>,
+                    encode_answer_json: ::edri::__private::encode_answer_json::<#ident>,
                 }
             }
         }

@@ -71,8 +71,15 @@ pub(crate) fn fields(owner: &Ident, fields: &[Field]) -> WireFields {
             });
             let serialize = format!("{owner}::{serialize}");
             let deserialize = format!("{owner}::{deserialize}");
+            // serde fills a missing `Option` field with `None`, but not through
+            // `deserialize_with`: `default` keeps that rule.
+            let has_default = field.attrs.iter().any(|attr| {
+                attr.path().is_ident("serde")
+                    && attr.to_token_stream().to_string().contains("default")
+            });
+            let default = (is_option(ty) && !has_default).then(|| quote!(default,));
             let attr = quote_spanned! {span=>
-                #[serde(serialize_with = #serialize, deserialize_with = #deserialize)]
+                #[serde(#default serialize_with = #serialize, deserialize_with = #deserialize)]
             };
             quote!(#attr #field)
         })
@@ -87,6 +94,18 @@ pub(crate) fn fields(owner: &Ident, fields: &[Field]) -> WireFields {
         }
     };
     WireFields { fields, functions }
+}
+
+/// Whether a field type is written `Option<..>` (with or without its path).
+fn is_option(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(path) => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "Option"),
+        _ => false,
+    }
 }
 
 /// The helpers and the functions named by the fields' serde attributes, in one anonymous block.

@@ -26,6 +26,15 @@ pub(crate) struct Config {
     /// How many periods of silence turn a manager to ERROR; half as many to WARNING
     /// (`EDRI_HEALTH_CHECK_FAILURE_LIMIT`).
     pub(crate) health_failure_limit: usize,
+    /// Where `start_api_default()` listens (`EDRI_HOST`, `EDRI_PORT`).
+    pub(crate) api_host: String,
+    pub(crate) api_port: u16,
+    /// The largest request body or WebSocket message the API takes (`EDRI_MAX_BODY_SIZE`).
+    pub(crate) api_max_body: usize,
+    /// How long the API waits for an answer (`EDRI_API_RESPONSE_TIMEOUT`).
+    pub(crate) api_response_timeout: Duration,
+    /// Origins allowed by CORS, comma-separated, or `*` (`EDRI_CORS_ORIGINS`); none by default.
+    pub(crate) cors_origins: Option<String>,
 }
 
 impl Default for Config {
@@ -39,6 +48,11 @@ impl Default for Config {
             worker_grace: Duration::from_secs(1),
             health_period: Duration::from_secs(10),
             health_failure_limit: 3,
+            api_host: "127.0.0.1".to_owned(),
+            api_port: 8080,
+            api_max_body: 4 * 1024 * 1024,
+            api_response_timeout: Duration::from_secs(30),
+            cors_origins: None,
         }
     }
 }
@@ -66,6 +80,10 @@ impl Config {
         duration("EDRI_SHUTDOWN_TIMEOUT", &mut config.shutdown_timeout)?;
         duration("EDRI_WORKER_GRACE", &mut config.worker_grace)?;
         duration("EDRI_HEALTH_CHECK_TIMEOUT", &mut config.health_period)?;
+        duration(
+            "EDRI_API_RESPONSE_TIMEOUT",
+            &mut config.api_response_timeout,
+        )?;
         if config.health_period.is_zero() {
             return Err(Error::InvalidEnv {
                 name: "EDRI_HEALTH_CHECK_TIMEOUT",
@@ -95,6 +113,19 @@ impl Config {
             &mut config.health_failure_limit,
             1,
         )?;
+        count("EDRI_MAX_BODY_SIZE", &mut config.api_max_body, 1)?;
+        let mut port = usize::from(config.api_port);
+        count("EDRI_PORT", &mut port, 0)?;
+        config.api_port = u16::try_from(port).map_err(|_| Error::InvalidEnv {
+            name: "EDRI_PORT",
+            value: port.to_string(),
+            reason: "expected a port number, at most 65535".into(),
+        })?;
+        if let Some(host) = lookup("EDRI_HOST").filter(|host| !host.trim().is_empty()) {
+            config.api_host = host.trim().to_owned();
+        }
+        config.cors_origins =
+            lookup("EDRI_CORS_ORIGINS").filter(|origins| !origins.trim().is_empty());
         Ok(config)
     }
 }

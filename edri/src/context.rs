@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use crate::events::router::Health;
 use crate::mailbox::Mailbox;
 use crate::manager::Counters;
+use crate::topology::SentCounts;
 use crate::request::{all_answers, first_answer, forward_answers, PendingAnswer};
 use crate::router::{Router, SubscriberId};
 use crate::worker::{Mode, Work, WorkerHandle, Workers};
@@ -50,6 +51,8 @@ struct Inner {
     answer_solvers: Vec<(TypeId, u16)>,
     /// What [`Context::health`] reports on.
     health: HealthSources,
+    /// What this manager sent, for the topology.
+    sent: Arc<SentCounts>,
 }
 
 /// The manager's counters and queue, and the counts at the last health report.
@@ -69,6 +72,7 @@ impl Context {
         answer_solvers: Vec<(TypeId, u16)>,
         subscriber: SubscriberId,
         health: HealthSources,
+        sent: Arc<SentCounts>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -79,6 +83,7 @@ impl Context {
                 answers,
                 answer_solvers,
                 health,
+                sent,
             }),
         }
     }
@@ -145,6 +150,7 @@ impl Context {
     ///
     /// A notification nobody subscribes to is kept for a while for a late subscriber.
     pub async fn notify<E: Notification>(&self, event: E) {
+        self.inner.sent.count(E::NAME);
         self.inner
             .router
             .notify(TypeId::of::<E>(), E::NAME, Arc::new(event))
@@ -154,6 +160,7 @@ impl Context {
     /// Sends a request; each solver's answer arrives at this manager's `#[solve(res)]` solver
     /// for `E`, a [`Failure`] included (timeout, nobody solves it, the solver failed).
     pub async fn send<E: Request>(&self, event: E) {
+        self.inner.sent.count(E::NAME);
         let Some(&(_, solver)) = self
             .inner
             .answer_solvers
@@ -209,6 +216,7 @@ impl Context {
                 E::NAME
             )));
         }
+        self.inner.sent.count(E::NAME);
         let answers = self
             .inner
             .router
@@ -223,6 +231,7 @@ impl Context {
         event: E,
         timeout: Duration,
     ) -> Vec<Result<E::Response, Failure>> {
+        self.inner.sent.count(E::NAME);
         let answers = self
             .inner
             .router

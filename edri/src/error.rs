@@ -107,6 +107,17 @@ pub enum Error {
     /// A job given to the scheduler is invalid.
     #[error(transparent)]
     Job(#[from] crate::scheduler::JobError),
+    /// The API could not listen on its address.
+    #[error("cannot serve the API on {addr}: {source}")]
+    ApiListen {
+        /// The address it was given.
+        addr: String,
+        /// Why not.
+        source: std::io::Error,
+    },
+    /// The REST routes of two events clash.
+    #[error("cannot build the API's routes: {0}")]
+    ApiRoute(String),
     /// The system is shutting down or has stopped.
     #[error("edri is shutting down")]
     ShuttingDown,

@@ -49,6 +49,8 @@ pub trait Event: Clone + Debug + Send + Sync + Serialize + DeserializeOwned + 's
 pub trait KindCodec {
     fn decode_answer(bytes: &[u8]) -> Result<Box<dyn Any + Send>, Failure>;
     fn encode_answer(answer: Box<dyn Any + Send>) -> Result<Vec<u8>, Failure>;
+    /// The answer as JSON, for the API; `null` for a notification or a `()` response.
+    fn encode_answer_json(answer: Box<dyn Any + Send>) -> Result<serde_json::Value, Failure>;
 }
 
 impl KindCodec for NotificationKind {
@@ -58,6 +60,10 @@ impl KindCodec for NotificationKind {
 
     fn encode_answer(_answer: Box<dyn Any + Send>) -> Result<Vec<u8>, Failure> {
         Ok(Vec::new())
+    }
+
+    fn encode_answer_json(_answer: Box<dyn Any + Send>) -> Result<serde_json::Value, Failure> {
+        Ok(serde_json::Value::Null)
     }
 }
 
@@ -84,6 +90,18 @@ impl<R: Serialize + DeserializeOwned + Send + 'static> KindCodec for RequestKind
             ))
         })
     }
+
+    fn encode_answer_json(answer: Box<dyn Any + Send>) -> Result<serde_json::Value, Failure> {
+        let response = answer
+            .downcast::<R>()
+            .map_err(|_| Failure::internal(format!("an answer is not a `{}`", type_name::<R>())))?;
+        serde_json::to_value(&*response).map_err(|error| {
+            Failure::internal(format!(
+                "cannot write the response `{}` as JSON: {error}",
+                type_name::<R>()
+            ))
+        })
+    }
 }
 
 /// Decodes an event by type, erased: the registry's decoder for events arriving by name.
@@ -96,6 +114,61 @@ pub fn decode_event<E: Event>(bytes: &[u8]) -> Result<Arc<dyn Any + Send + Sync>
 #[doc(hidden)]
 pub fn encode_answer<E: Event>(answer: Box<dyn Any + Send>) -> Result<Vec<u8>, Failure> {
     <E::Kind as KindCodec>::encode_answer(answer)
+}
+
+/// Decodes an event from JSON (the API's parameters), erased. The error names the field at
+/// fault when serde knows it.
+#[doc(hidden)]
+pub fn decode_json<E: Event>(
+    value: serde_json::Value,
+) -> Result<Arc<dyn Any + Send + Sync>, JsonError> {
+    serde_path_to_error::deserialize::<_, E>(value)
+        .map(|event| Arc::new(event) as Arc<dyn Any + Send + Sync>)
+        .map_err(|error| {
+            let path = error.path().to_string();
+            JsonError {
+                field: (path != ".").then_some(path),
+                message: error.into_inner().to_string(),
+            }
+        })
+}
+
+/// Encodes an event as JSON (for WebSocket pushes), erased.
+#[doc(hidden)]
+pub fn encode_json<E: Event>(event: &(dyn Any + Send + Sync)) -> Result<serde_json::Value, String> {
+    let event = event
+        .downcast_ref::<E>()
+        .ok_or_else(|| format!("an event is not a `{}`", type_name::<E>()))?;
+    serde_json::to_value(event).map_err(|error| error.to_string())
+}
+
+/// Encodes an answer to an event of type `E` as JSON, erased.
+#[doc(hidden)]
+pub fn encode_answer_json<E: Event>(
+    answer: Box<dyn Any + Send>,
+) -> Result<serde_json::Value, Failure> {
+    <E::Kind as KindCodec>::encode_answer_json(answer)
+}
+
+/// Why JSON did not decode into an event.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", field.as_ref().map(|field| format!("field `{field}`: ")).unwrap_or_default())]
+pub struct JsonError {
+    /// The field at fault (a dotted path for nested fields), when serde knows it.
+    pub field: Option<String>,
+    /// serde's reason, as in "missing field `name`" or "invalid type: string, expected u32".
+    pub message: String,
+}
+
+/// One field of an event or of its generated response, as declared.
+#[derive(Debug)]
+pub struct FieldInfo {
+    /// The field's name.
+    pub name: &'static str,
+    /// Its type as written, without spaces, as in `Option<u32>`.
+    pub ty: &'static str,
+    /// Its doc comment.
+    pub doc: &'static str,
 }
 
 /// The [`Event::Kind`] of notifications.
@@ -166,6 +239,21 @@ pub struct EventInfo {
     pub decode: DecodeEvent,
     /// Encodes an answer to the event (empty for notifications).
     pub encode_answer: fn(Box<dyn Any + Send>) -> Result<Vec<u8>, Failure>,
+    /// The type's doc comment.
+    pub doc: &'static str,
+    /// The request fields (all fields of a notification).
+    pub fields: &'static [FieldInfo],
+    /// The response type as written: `()`, `<Name>Response`, or the `response = Type`; empty
+    /// for a notification.
+    pub response_type: &'static str,
+    /// The fields of a generated `<Name>Response`; empty otherwise.
+    pub response_fields: &'static [FieldInfo],
+    /// Decodes the event from JSON.
+    pub decode_json: fn(serde_json::Value) -> Result<Arc<dyn Any + Send + Sync>, JsonError>,
+    /// Encodes the event as JSON.
+    pub encode_json: fn(&(dyn Any + Send + Sync)) -> Result<serde_json::Value, String>,
+    /// Encodes an answer to the event as JSON (`null` for notifications and `()` responses).
+    pub encode_answer_json: fn(Box<dyn Any + Send>) -> Result<serde_json::Value, Failure>,
 }
 
 inventory::collect!(EventInfo);

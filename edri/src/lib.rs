@@ -43,6 +43,7 @@
 // Lets the macros' `::edri::...` paths resolve inside this crate too.
 extern crate self as edri;
 
+pub mod api;
 mod config;
 mod context;
 mod error;
@@ -59,13 +60,16 @@ pub mod scheduler;
 pub mod store;
 mod subscription;
 mod system;
+pub mod topology;
 mod value;
 pub mod worker;
 
 pub use context::Context;
 pub use edri_macros::{event, manager, solve, work};
 pub use error::{Error, Result};
-pub use event::{registered_events, Event, EventInfo, EventKind, Notification, Request};
+pub use event::{
+    registered_events, Event, EventInfo, EventKind, FieldInfo, JsonError, Notification, Request,
+};
 pub use failure::{Failure, Status};
 pub use mailbox::QueueKind;
 pub use manager::{Finish, Manager, ManagerStats};
@@ -90,7 +94,10 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::event::EventInfo;
-    pub use crate::event::{decode_event, encode_answer, KindCodec, NotificationKind, RequestKind};
+    pub use crate::event::{
+        decode_event, decode_json, encode_answer, encode_answer_json, encode_json, FieldInfo,
+        KindCodec, NotificationKind, RequestKind,
+    };
     pub use crate::mailbox::QueueKind;
     pub use crate::mailbox::{AnswerDelivery, Delivery};
     pub use crate::manager::{

@@ -127,9 +127,19 @@ pub(crate) struct Counters {
     pub(crate) processed: AtomicU64,
     pub(crate) failed: AtomicU64,
     pub(crate) panics: AtomicU64,
+    /// Deliveries received, per `#[solve(req)]` solver index, for the topology.
+    pub(crate) received: Box<[AtomicU64]>,
 }
 
 impl Counters {
+    /// Counters for a manager with `solvers` request solvers.
+    pub(crate) fn new(solvers: usize) -> Self {
+        Self {
+            received: (0..solvers).map(|_| AtomicU64::new(0)).collect(),
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn count(&self, outcome: Outcome) {
         if outcome == Outcome::Offloaded {
             return;
@@ -348,6 +358,9 @@ impl Runner<'_> {
                 send_answer(sender, Ok(self.ctx.health()));
             }
             return;
+        }
+        if let Some(received) = self.counters.received.get(usize::from(delivery.solver)) {
+            received.fetch_add(1, Ordering::Relaxed);
         }
         let span = tracing::debug_span!(
             "solve",

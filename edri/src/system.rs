@@ -17,6 +17,7 @@ use crate::context::{Context, HealthSources};
 use crate::event::Registry;
 use crate::events::router::HealthCheck;
 use crate::health::{HealthBook, HealthReport, Limits, Target};
+use crate::topology::{SentCounts, Topology, TopologyBuilder};
 use crate::mailbox::{mailbox, Mailbox};
 use crate::manager::{self, Counters, Direction, Manager, ManagerStats, Wiring, BUILT_IN_HEALTH};
 use crate::request::{all_answers, first_answer};
@@ -54,6 +55,10 @@ pub struct Edri {
     shutdown_timeout: Option<Duration>,
     health_period: Option<Duration>,
     health_failure_limit: Option<usize>,
+    api: Option<crate::api::ApiOptions>,
+    api_max_body: Option<usize>,
+    api_response_timeout: Option<Duration>,
+    cors_origins: Option<String>,
 }
 
 impl Default for Edri {
@@ -74,6 +79,10 @@ impl Edri {
             shutdown_timeout: None,
             health_period: None,
             health_failure_limit: None,
+            api: None,
+            api_max_body: None,
+            api_response_timeout: None,
+            cors_origins: None,
         }
     }
 
@@ -118,6 +127,66 @@ impl Edri {
         self.managers
             .push(crate::scheduler::launch(jobs.into_iter().collect()));
         self
+    }
+
+    /// Serves the [API](crate::api) on `addr` (as in `"127.0.0.1:8080"`; port 0 picks a free
+    /// one, see [`Handle::api_addr`]): REST routes, WebSocket commands at `/`, and the pages
+    /// under `/edri/`. An address that cannot be bound makes [`start`](Self::start) fail with
+    /// an error naming it.
+    pub fn start_api(mut self, addr: impl Into<String>) -> Self {
+        self.api_options().addr = Some(addr.into());
+        self
+    }
+
+    /// Serves the [API](crate::api) on `EDRI_HOST`:`EDRI_PORT` (127.0.0.1:8080 by default).
+    pub fn start_api_default(mut self) -> Self {
+        self.api_options();
+        self
+    }
+
+    /// Changes the API's axum router before it serves, to add tower layers (authentication,
+    /// compression, tracing) or routes of your own. Starts the API if no `start_api` call did.
+    ///
+    /// ```no_run
+    /// # use edri::prelude::*;
+    /// let edri = Edri::new()
+    ///     .start_api("127.0.0.1:8080")
+    ///     .customize_api(|router| router.route("/hello", axum::routing::get(|| async { "hi" })));
+    /// ```
+    pub fn customize_api(
+        mut self,
+        customize: impl FnOnce(axum::Router) -> axum::Router + Send + 'static,
+    ) -> Self {
+        self.api_options().customize.push(Box::new(customize));
+        self
+    }
+
+    /// The largest request body or WebSocket message the API takes, in bytes
+    /// (`EDRI_MAX_BODY_SIZE`, 4 MiB).
+    pub fn api_max_body(mut self, bytes: usize) -> Self {
+        self.api_max_body = Some(bytes.max(1));
+        self
+    }
+
+    /// How long the API waits for an answer before it replies 504 (`EDRI_API_RESPONSE_TIMEOUT`,
+    /// 30 s).
+    pub fn api_response_timeout(mut self, timeout: Duration) -> Self {
+        self.api_response_timeout = Some(timeout);
+        self
+    }
+
+    /// The origins CORS allows: `"*"`, or a comma-separated list such as
+    /// `"https://app.example, http://localhost:3000"` (`EDRI_CORS_ORIGINS`; none by default).
+    pub fn cors_origins(mut self, origins: impl Into<String>) -> Self {
+        self.cors_origins = Some(origins.into());
+        self
+    }
+
+    fn api_options(&mut self) -> &mut crate::api::ApiOptions {
+        self.api.get_or_insert_with(|| crate::api::ApiOptions {
+            addr: None,
+            customize: Vec::new(),
+        })
     }
 
     /// How long `ask` waits for an answer by default (`EDRI_REQUEST_TIMEOUT`, 30 s).
@@ -177,6 +246,13 @@ impl Edri {
         config.health_failure_limit = self
             .health_failure_limit
             .unwrap_or(config.health_failure_limit);
+        config.api_max_body = self.api_max_body.unwrap_or(config.api_max_body);
+        config.api_response_timeout = self
+            .api_response_timeout
+            .unwrap_or(config.api_response_timeout);
+        if let Some(origins) = &self.cors_origins {
+            config.cors_origins = Some(origins.clone());
+        }
         Ok(config)
     }
 
@@ -191,6 +267,7 @@ impl Edri {
             health: HealthBook::default(),
             health_task: Mutex::new(None),
             started: watch::channel(false).0,
+            api: Mutex::new(None),
         });
         for launch in self.managers {
             if let Err(error) = launch(&system) {
@@ -205,7 +282,17 @@ impl Edri {
             .health_task
             .lock()
             .unwrap_or_else(|poison| poison.into_inner()) = Some(task);
-        Ok(Handle { system })
+        let handle = Handle { system };
+        if let Some(options) = self.api {
+            match crate::api::serve(handle.clone(), options).await {
+                Ok(server) => *handle.system.lock_api() = Some(server),
+                Err(error) => {
+                    let _ = handle.shutdown().await;
+                    return Err(error);
+                }
+            }
+        }
+        Ok(handle)
     }
 
     /// Starts the system on a new multi-threaded tokio runtime and blocks until SIGINT or
@@ -297,6 +384,8 @@ struct Running {
     capacity: usize,
     /// Its `HealthCheck` solver and that solver's priority.
     health_solver: (u16, i32),
+    solvers: &'static [crate::manager::SolverInfo],
+    sent: Arc<SentCounts>,
     stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -310,9 +399,15 @@ pub(crate) struct System {
     /// Turns true once every manager given to the builder has subscribed: their loops (and
     /// `after_start` hooks) wait for it, so a hook can reach managers listed after its own.
     started: watch::Sender<bool>,
+    api: Mutex<Option<crate::api::ApiServer>>,
 }
 
 impl System {
+    fn lock_api(&self) -> MutexGuard<'_, Option<crate::api::ApiServer>> {
+        // Nothing panics while the lock is held, so a poisoned lock still holds valid data.
+        self.api.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
     fn health_targets(&self) -> Vec<Target> {
         self.lock_managers()
             .iter()
@@ -427,7 +522,13 @@ impl System {
                 (BUILT_IN_HEALTH, i32::MIN)
             }
         };
-        let counters = Arc::new(Counters::default());
+        let request_solvers = descriptor
+            .solvers
+            .iter()
+            .filter(|solver| solver.direction == Direction::Req)
+            .count();
+        let counters = Arc::new(Counters::new(request_solvers));
+        let sent = Arc::new(SentCounts::default());
         let workers = Workers::new(
             name.clone(),
             self.router.clone(),
@@ -447,6 +548,7 @@ impl System {
                 capacity,
                 last: Mutex::new([0; 3]),
             },
+            sent.clone(),
         );
         let replay = self.router.subscribe(routes);
         let (stop, stop_receiver) = watch::channel(false);
@@ -469,6 +571,8 @@ impl System {
             mailbox,
             capacity,
             health_solver,
+            solvers: descriptor.solvers,
+            sent,
             stop,
             task,
         });
@@ -506,6 +610,15 @@ pub struct Handle {
 }
 
 impl Handle {
+    pub(crate) fn router(&self) -> &Arc<Router> {
+        &self.system.router
+    }
+
+    /// Where the API listens, when it was started (the port chosen, for port 0).
+    pub fn api_addr(&self) -> Option<std::net::SocketAddr> {
+        self.system.lock_api().as_ref().map(|server| server.addr)
+    }
+
     fn open(&self) -> Result<&Router> {
         if self.system.closed.load(Ordering::Acquire) {
             return Err(Error::ShuttingDown);
@@ -643,6 +756,38 @@ impl Handle {
         system.health.report(&targets, system.health_limits())
     }
 
+    /// Which managers solve and which send each event, with how many each received or sent.
+    pub fn topology(&self) -> Topology {
+        self.topology_with(&[])
+    }
+
+    /// [`topology`](Self::topology), with senders that are not managers (the API broker).
+    pub(crate) fn topology_with(&self, extra_senders: &[(&str, &SentCounts)]) -> Topology {
+        let mut topology = TopologyBuilder::new();
+        for running in self.system.lock_managers().iter() {
+            for solver in running.solvers {
+                if solver.direction != Direction::Req {
+                    continue;
+                }
+                let received = running
+                    .counters
+                    .received
+                    .get(usize::from(solver.index))
+                    .map_or(0, |count| count.load(Ordering::Relaxed));
+                topology.solver(solver.event_name, &running.name, received);
+            }
+            for (event, count) in running.sent.snapshot() {
+                topology.sender(event, &running.name, count);
+            }
+        }
+        for (name, sent) in extra_senders {
+            for (event, count) in sent.snapshot() {
+                topology.sender(event, name, count);
+            }
+        }
+        topology.build()
+    }
+
     /// The names of the subscribers of `E` (managers and subscriptions), in subscription order.
     pub fn subscribers<E: crate::Event>(&self) -> Vec<String> {
         self.system
@@ -659,6 +804,11 @@ impl Handle {
     pub async fn shutdown(&self) -> Result<()> {
         if self.system.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
+        }
+        // The API first: no new requests come in while the managers finish theirs.
+        let api = self.system.lock_api().take();
+        if let Some(api) = api {
+            api.stop().await;
         }
         if let Some(task) = self
             .system

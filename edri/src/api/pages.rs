@@ -1,0 +1,14 @@
+//! The built-in pages under `/edri/` (being written).
+
+use std::sync::Arc;
+
+use super::ApiState;
+use crate::{Error, EventInfo};
+
+/// The pages' routes.
+pub(crate) fn routes(
+    _state: &Arc<ApiState>,
+    _events: &[&'static EventInfo],
+) -> Result<axum::Router, Error> {
+    Ok(axum::Router::new())
+}
