@@ -1,22 +1,30 @@
-//! The edri demo: a tiny file service made of four managers.
+//! The edri demo: a tiny file service made of five managers, with edri's built-in store and
+//! scheduler.
 //!
 //! Run it with `cargo run --example demo`; add `RUST_LOG=edri=debug` to see every hop the
-//! runtime makes. It prints what happens, shuts down and exits with code 0.
+//! runtime makes. It prints what happens, shuts down and exits with code 0 in about a second.
 //!
 //! What it shows:
 //! 1. a notification (`FileUploaded`) fanned out to three managers;
 //! 2. a manager (`Indexer`) that `ctx.send`s a request (`Checksum`) and gets the answer in its
 //!    `#[solve(res)]` solver;
 //! 3. `gather`: every solver of a request answers (used here as a barrier);
-//! 4. requests answered to the caller (`ask`), with data or with a `Failure`;
+//! 4. requests answered to the caller (`ask`), with data or with a `Failure`; `Storage` counts
+//!    the uploads of each folder in the key-value store (`store::Increment`) and `ListFiles`
+//!    reads the count back;
 //! 5. a priority manager (`Backup`): an alarm overtakes the jobs already waiting;
-//! 6. a clean shutdown that runs each manager's `before_stop`.
+//! 6. the scheduler: a nightly backup declared as a cron job at start, and a `stats` job added
+//!    at run time (`Job::new(..).every(..)`), whose runs `Stats` answers by reading the store;
+//! 7. a health report of every manager, the built-in ones included;
+//! 8. a clean shutdown that runs each manager's `before_stop`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use edri::events::test::Ping;
 use edri::prelude::*;
+use edri::scheduler::{self, Job};
+use edri::store;
 
 // ---------------------------------------------------------------------------------------------
 // Events
@@ -30,13 +38,15 @@ pub struct FileUploaded {
     pub size: u64,
 }
 
-/// Asks for the names of the files in a folder. `#[response]` fields move into the generated
-/// `ListFilesResponse`.
+/// Asks for the names of the files in a folder, and how many uploads it had. `#[response]`
+/// fields move into the generated `ListFilesResponse`.
 #[event(request)]
 pub struct ListFiles {
     pub folder: String,
     #[response]
     pub files: Vec<String>,
+    #[response]
+    pub uploads: i64,
 }
 
 /// Asks for the checksum of a stored file.
@@ -79,9 +89,24 @@ pub struct BackupReport {
     pub ran: Vec<String>,
 }
 
+/// Sent by the scheduler's `stats` job: time to print the statistics.
+#[event(notification)]
+pub struct StatsTick {}
+
+/// Sent by `Stats` once it has printed the statistics.
+#[event(notification)]
+pub struct StatsPrinted {
+    pub run: u32,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Managers
 // ---------------------------------------------------------------------------------------------
+
+/// The store key counting the uploads to `folder`.
+fn uploads_key(folder: &str) -> String {
+    format!("uploads:{folder}")
+}
 
 /// Keeps the files (their sizes, here) and answers questions about them.
 #[derive(Default)]
@@ -91,30 +116,43 @@ pub struct Storage {
 
 #[manager]
 impl Storage {
+    /// Stores the file and counts the upload in the key-value store, where any manager (or a
+    /// worker process) can read it.
     #[solve(req)]
-    async fn uploaded(&mut self, event: FileUploaded) {
+    async fn uploaded(&mut self, event: FileUploaded, ctx: &Context) -> Result<(), Failure> {
+        let count = ctx
+            .ask(store::Increment::new(uploads_key(&event.folder), 1))
+            .await?;
         println!(
-            "  [storage] stored {}/{} ({} bytes)",
-            event.folder, event.name, event.size
+            "  [storage] stored {}/{} ({} bytes), upload #{} to {}",
+            event.folder, event.name, event.size, count.value, event.folder
         );
         self.folders
             .entry(event.folder)
             .or_default()
             .insert(event.name, event.size);
+        Ok(())
     }
 
     /// Answers with data, or refuses with a `Failure` the requester receives.
     #[solve(req)]
-    async fn list(&mut self, event: ListFiles) -> Result<ListFilesResponse, Failure> {
-        match self.folders.get(&event.folder) {
-            Some(files) => Ok(ListFilesResponse {
-                files: files.keys().cloned().collect(),
-            }),
-            None => Err(Failure::not_found(format!(
+    async fn list(
+        &mut self,
+        event: ListFiles,
+        ctx: &Context,
+    ) -> Result<ListFilesResponse, Failure> {
+        let Some(files) = self.folders.get(&event.folder) else {
+            return Err(Failure::not_found(format!(
                 "no folder named `{}`",
                 event.folder
-            ))),
-        }
+            )));
+        };
+        let files = files.keys().cloned().collect();
+        let uploads = ctx.ask(store::Get::new(uploads_key(&event.folder))).await?;
+        Ok(ListFilesResponse {
+            files,
+            uploads: uploads.decode()?.unwrap_or(0),
+        })
     }
 
     #[solve(req)]
@@ -240,9 +278,40 @@ impl Backup {
     }
 }
 
+/// Prints statistics whenever the scheduler's `stats` job says so, from the store's counters.
+#[derive(Default)]
+pub struct Stats {
+    runs: u32,
+}
+
+#[manager]
+impl Stats {
+    #[solve(req)]
+    async fn tick(&mut self, _event: StatsTick, ctx: &Context) -> Result<(), Failure> {
+        self.runs += 1;
+        let docs = ctx.ask(store::Get::new(uploads_key("/docs"))).await?;
+        println!(
+            "  [stats] run {}: /docs has had {} uploads (read from the store)",
+            self.runs,
+            docs.decode::<i64>()?.unwrap_or(0)
+        );
+        ctx.notify(StatsPrinted { run: self.runs }).await;
+        Ok(())
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The program
 // ---------------------------------------------------------------------------------------------
+
+/// A delay for people: `0.1 s`, `7 h 28 min`.
+fn human(delay: Duration) -> String {
+    let secs = delay.as_secs();
+    if secs < 60 {
+        return format!("{:.1} s", delay.as_secs_f64());
+    }
+    format!("{} h {:02} min", secs / 3600, secs / 60 % 60)
+}
 
 #[tokio::main]
 async fn main() -> edri::Result<()> {
@@ -256,11 +325,21 @@ async fn main() -> edri::Result<()> {
         .init();
 
     println!("edri demo: a tiny file service\n");
+    let nightly = Job::cron(
+        "0 3 * * *",
+        BackupJob {
+            name: "nightly".into(),
+        },
+    )
+    .named("nightly-backup");
     let edri = Edri::new()
+        .start_store()
+        .start_scheduler([nightly])
         .manager(Storage::default())
         .manager(Auditor::default())
         .manager(Indexer)
         .manager(Backup::default())
+        .manager(Stats::default())
         .start()
         .await?;
     println!(
@@ -301,7 +380,10 @@ async fn main() -> edri::Result<()> {
             folder: "/docs".into(),
         })
         .await?;
-    println!("[main] /docs holds {:?}", listing.files);
+    println!(
+        "[main] /docs holds {:?}, after {} uploads (counted in the store)",
+        listing.files, listing.uploads
+    );
     match edri
         .ask(ListFiles {
             folder: "/music".into(),
@@ -339,8 +421,51 @@ async fn main() -> edri::Result<()> {
     let report = edri.ask(BackupReport {}).await?;
     println!("[main] backup ran, in order: {}\n", report.ran.join(", "));
 
+    // The scheduler: a job added at run time, cancelled after three runs.
+    println!("4. scheduler: a `stats` job every 100 ms, next to the nightly backup (cron)");
+    let mut printed = edri.subscribe::<StatsPrinted>();
+    let stats = Job::new(StatsTick {})
+        .every(Duration::from_millis(100))
+        .named("stats");
+    edri.ask(scheduler::Set { job: stats }).await?;
+    for job in edri.ask(scheduler::List {}).await?.jobs {
+        println!(
+            "[main] job {}: sends {}, next run in {}",
+            job.name,
+            job.event,
+            human(job.next_run_in)
+        );
+    }
+    while let Some(event) = printed.recv().await {
+        if event.run == 3 {
+            break;
+        }
+    }
+    edri.ask(scheduler::Cancel {
+        name: "stats".into(),
+    })
+    .await?;
+    drop(printed);
+    println!("[main] cancelled the stats job after 3 runs\n");
+
+    // Health: every manager answers `HealthCheck`, the built-in ones too.
+    println!("5. health");
+    let health = edri.health().await;
+    println!("[main] health: {}", health.status);
+    for component in &health.components {
+        let processed = component
+            .last_answer
+            .as_ref()
+            .map_or(0, |answer| answer.processed);
+        println!(
+            "  {}: {} ({processed} handled since the last check)",
+            component.name, component.status
+        );
+    }
+    println!();
+
     // Shutdown: every manager finishes its queue and runs `before_stop`.
-    println!("4. shutdown");
+    println!("6. shutdown");
     edri.shutdown().await?;
     println!("[main] stopped cleanly");
     Ok(())

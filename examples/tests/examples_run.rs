@@ -1,5 +1,5 @@
-//! Runs the example programs (`demo`, `hello`, `workers`) as a user would, and checks that each
-//! exits with code 0 and prints what it promises.
+//! Runs the example programs (`demo`, `hello`, `workers`, `store`, `scheduler`, `health`) as a
+//! user would, and checks that each exits with code 0 and prints what it promises.
 //!
 //! `cargo test` builds the examples before it runs this test: they sit in
 //! `target/<profile>/examples/`, next to the `deps/` folder that holds this test's binary.
@@ -78,6 +78,24 @@ fn line<'a>(stdout: &'a str, prefix: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no line starting with `{prefix}` in:\n{stdout}"))
 }
 
+/// Asserts that `stdout` contains each of `expected`.
+fn contains_all(stdout: &str, expected: &[&str]) {
+    for expected in expected {
+        assert!(
+            stdout.contains(expected),
+            "`{expected}` is missing from:\n{stdout}"
+        );
+    }
+}
+
+/// The position of the first line starting with `prefix`, to check the order of lines.
+fn position(stdout: &str, prefix: &str) -> usize {
+    stdout
+        .lines()
+        .position(|line| line.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no line starting with `{prefix}` in:\n{stdout}"))
+}
+
 /// The number after `pid ` in `line`.
 fn pid(line: &str) -> u32 {
     let (_, rest) = line
@@ -98,21 +116,124 @@ fn hello_greets_the_world() {
 #[test]
 fn demo_runs_every_part_and_stops_cleanly() {
     let stdout = run("demo");
-    for expected in [
-        "edri demo: a tiny file service",
-        "started; FileUploaded goes to: Storage, Auditor, Indexer",
-        "[main] heard Indexed { name: \"report.pdf\" }",
-        "[main] gather(Ping): 3 of 3 managers answered",
-        "[main] /docs holds [\"photo.png\", \"report.pdf\"]",
-        "[main] /music: refused with NOT_FOUND",
-        "[main] backup ran, in order: monday, alarm, tuesday, wednesday",
-        "[main] stopped cleanly",
-    ] {
+    contains_all(
+        &stdout,
+        &[
+            "edri demo: a tiny file service",
+            "started; FileUploaded goes to: Storage, Auditor, Indexer",
+            "[main] heard Indexed { name: \"report.pdf\" }",
+            "[main] gather(Ping): 3 of 3 managers answered",
+            "[main] /docs holds [\"photo.png\", \"report.pdf\"], after 2 uploads (counted in the store)",
+            "[main] /music: refused with NOT_FOUND",
+            "[main] backup ran, in order: monday, alarm, tuesday, wednesday",
+            // The scheduler: the cron job declared at start, the stats job reading the store.
+            "[main] job nightly-backup: sends backup-job, next run in ",
+            "  [stats] run 3: /docs has had 2 uploads (read from the store)",
+            "[main] cancelled the stats job after 3 runs",
+            // Health: every manager, the built-in ones too.
+            "[main] health: OK",
+            "  edri-store: OK",
+            "  edri-scheduler: OK",
+            "  Stats: OK",
+            "[main] stopped cleanly",
+        ],
+    );
+}
+
+#[test]
+fn store_counts_locks_expires_and_persists() {
+    let stdout = run("store");
+    contains_all(
+        &stdout,
+        &[
+            // `data` echoed to the manager's #[solve(res)] solver.
+            "  [pages] the store answered session:s-1 = \"Ada\", with data \"/pricing\": serving /pricing to Ada",
+            "[main] served /pricing to Ada",
+            "[main] served /pricing to nobody",
+            // Concurrent increments: none lost.
+            "[main] 8 tasks x 25 increments: views:/home = 200, 200 distinct answers",
+            // Exactly one of the contenders holds the lock.
+            "[main] 1 of 5 workers acquired lock:nightly-report",
+            "worker-6 acquires it now: true",
+            // The watch saw the set, then the expiry.
+            "[main] Changed: session:guest = \"guest-42\"",
+            "[main] Changed: session:guest expired after ",
+            "[main] Get session:guest: none",
+            // The value read back after the restart.
+            "[main] after the restart: views:/home = 200, site:name = \"edri.example\"",
+        ],
+    );
+    let removed = line(&stdout, "[main] removed ");
+    let path = removed.trim_start_matches("[main] removed ");
+    assert!(
+        !std::path::Path::new(path).exists(),
+        "the example left its database file behind: {path}"
+    );
+}
+
+#[test]
+fn scheduler_runs_repeating_one_shot_and_managed_jobs() {
+    let stdout = run("scheduler");
+    contains_all(
+        &stdout,
+        &[
+            "  [poller] created the job `poll-feed`",
+            "  [poller] polling the feed (run 3)",
+            "[main] poll-feed ran 3 times, then was cancelled",
+            "  [monitor] one-shot job: welcome, 300 ms after the start",
+            "  [monitor] heartbeat #5",
+            "[main] cancelled the heartbeat; the monitor counted ",
+        ],
+    );
+    // The first `List` shows every job (the example prints each list in one piece).
+    let listed = jobs_listed(&stdout, "[main] the scheduler's jobs:");
+    for name in ["poll-feed", "heartbeat", "welcome", "nightly-backup"] {
         assert!(
-            stdout.contains(expected),
-            "`{expected}` is missing from:\n{stdout}"
+            listed.iter().any(|line| line.starts_with(name)),
+            "`{name}` is missing from the first List:\n{stdout}"
         );
     }
+    // The cron job runs next at 03:00 UTC.
+    let nightly = line(&stdout, "  nightly-backup ");
+    assert!(nightly.contains("(at 03:00:00 UTC)"), "{nightly}");
+    // Then only the cron job is left: the others were cancelled or ran.
+    let left = jobs_listed(&stdout, "[main] the jobs left:");
+    assert_eq!(left.len(), 1, "{stdout}");
+    assert!(left[0].starts_with("nightly-backup"), "{stdout}");
+    assert_eq!(stdout.lines().last(), Some("[main] stopped"), "{stdout}");
+}
+
+/// The job lines (`  NAME sends EVENT ...`, trimmed) under the line `title`.
+fn jobs_listed<'a>(stdout: &'a str, title: &str) -> Vec<&'a str> {
+    stdout
+        .lines()
+        .skip(position(stdout, title) + 1)
+        .take_while(|line| line.starts_with("  ") && line.contains(" sends "))
+        .map(str::trim_start)
+        .collect()
+}
+
+#[test]
+fn health_shows_warning_then_error_then_recovery() {
+    let stdout = run("health");
+    // The mailer's own health check.
+    contains_all(
+        &stdout,
+        &[
+            "  Mailer: WARNING (3 mails wait for the mail server)",
+            "[main] the mail server is back, 3 mails sent: OK",
+        ],
+    );
+    // The stuck indexer: WARNING, then ERROR, then OK once released.
+    let warning = position(&stdout, "  Indexer: WARNING (no answer to health checks");
+    let error = position(&stdout, "  Indexer: ERROR (no answer to health checks");
+    let released = position(&stdout, "[main] released: OK");
+    let ok = stdout
+        .lines()
+        .skip(released)
+        .position(|line| line == "  Indexer: OK");
+    assert!(warning < error && error < released, "{stdout}");
+    assert!(ok.is_some(), "the indexer did not recover:\n{stdout}");
 }
 
 #[test]
