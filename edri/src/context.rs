@@ -9,9 +9,9 @@ use tokio::sync::mpsc;
 use crate::events::router::Health;
 use crate::mailbox::Mailbox;
 use crate::manager::Counters;
-use crate::topology::SentCounts;
 use crate::request::{all_answers, first_answer, forward_answers, PendingAnswer};
 use crate::router::{Router, SubscriberId};
+use crate::topology::SentCounts;
 use crate::worker::{Mode, Work, WorkerHandle, Workers};
 use crate::{Failure, Notification, Request};
 
@@ -37,22 +37,23 @@ use crate::{Failure, Notification, Request};
 /// ```
 #[derive(Clone)]
 pub struct Context {
-    inner: Arc<Inner>,
+    inner: Arc<ContextParts>,
 }
 
-struct Inner {
-    router: Arc<Router>,
-    workers: Arc<Workers>,
+/// What a manager's context is made of, assembled when the manager starts.
+pub(crate) struct ContextParts {
+    pub(crate) router: Arc<Router>,
+    pub(crate) workers: Arc<Workers>,
     /// This manager in the routing table.
-    subscriber: SubscriberId,
-    name: Arc<str>,
-    answers: mpsc::UnboundedSender<PendingAnswer>,
+    pub(crate) subscriber: SubscriberId,
+    pub(crate) name: Arc<str>,
+    pub(crate) answers: mpsc::UnboundedSender<PendingAnswer>,
     /// The manager's `#[solve(res)]` solvers: event type and index.
-    answer_solvers: Vec<(TypeId, u16)>,
+    pub(crate) answer_solvers: Vec<(TypeId, u16)>,
     /// What [`Context::health`] reports on.
-    health: HealthSources,
+    pub(crate) health: HealthSources,
     /// What this manager sent, for the topology.
-    sent: Arc<SentCounts>,
+    pub(crate) sent: Arc<SentCounts>,
 }
 
 /// The manager's counters and queue, and the counts at the last health report.
@@ -64,27 +65,9 @@ pub(crate) struct HealthSources {
 }
 
 impl Context {
-    pub(crate) fn new(
-        router: Arc<Router>,
-        workers: Arc<Workers>,
-        name: Arc<str>,
-        answers: mpsc::UnboundedSender<PendingAnswer>,
-        answer_solvers: Vec<(TypeId, u16)>,
-        subscriber: SubscriberId,
-        health: HealthSources,
-        sent: Arc<SentCounts>,
-    ) -> Self {
+    pub(crate) fn new(parts: ContextParts) -> Self {
         Self {
-            inner: Arc::new(Inner {
-                router,
-                workers,
-                subscriber,
-                name,
-                answers,
-                answer_solvers,
-                health,
-                sent,
-            }),
+            inner: Arc::new(parts),
         }
     }
 

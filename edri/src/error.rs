@@ -98,8 +98,8 @@ pub enum Error {
          use `Edri::start().await` there instead"
     )]
     NestedRuntime,
-    /// The tokio runtime or the signal handlers could not be set up.
-    #[error("cannot set up the runtime: {0}")]
+    /// An I/O error: setting up the runtime or the signal handlers, or reading an address.
+    #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
     /// The store could not open its database file.
     #[error(transparent)]

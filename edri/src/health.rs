@@ -18,7 +18,7 @@ use serde::Serialize;
 use tokio::sync::{oneshot, Notify};
 use tokio::time::Instant;
 
-use crate::events::router::{Health, HealthCheck, HealthStatus};
+pub use crate::events::router::{Health, HealthCheck, HealthStatus};
 use crate::mailbox::{Delivery, Mailbox, Refused};
 use crate::Event;
 

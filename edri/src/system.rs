@@ -13,16 +13,16 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::Config;
-use crate::context::{Context, HealthSources};
+use crate::context::{Context, ContextParts, HealthSources};
 use crate::event::Registry;
 use crate::events::router::HealthCheck;
 use crate::health::{HealthBook, HealthReport, Limits, Target};
-use crate::topology::{SentCounts, Topology, TopologyBuilder};
 use crate::mailbox::{mailbox, Mailbox};
 use crate::manager::{self, Counters, Direction, Manager, ManagerStats, Wiring, BUILT_IN_HEALTH};
 use crate::request::{all_answers, first_answer};
 use crate::router::{Answers, Route, Router};
 use crate::subscription::Subscription;
+use crate::topology::{SentCounts, Topology, TopologyBuilder};
 use crate::worker::Workers;
 use crate::{Error, Failure, Notification, Request, Result};
 
@@ -535,21 +535,21 @@ impl System {
             counters.clone(),
             descriptor.max_workers,
         );
-        let ctx = Context::new(
-            self.router.clone(),
-            workers.clone(),
-            name.clone(),
-            answers_sender,
-            answer_solvers,
+        let ctx = Context::new(ContextParts {
+            router: self.router.clone(),
+            workers: workers.clone(),
             subscriber,
-            HealthSources {
+            name: name.clone(),
+            answers: answers_sender,
+            answer_solvers,
+            health: HealthSources {
                 counters: counters.clone(),
                 mailbox: mailbox.clone(),
                 capacity,
                 last: Mutex::new([0; 3]),
             },
-            sent.clone(),
-        );
+            sent: sent.clone(),
+        });
         let replay = self.router.subscribe(routes);
         let (stop, stop_receiver) = watch::channel(false);
         let wiring = Wiring {
