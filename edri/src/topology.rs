@@ -18,7 +18,10 @@ impl SentCounts {
 
     pub(crate) fn snapshot(&self) -> Vec<(&'static str, u64)> {
         let counts = self.0.lock().unwrap_or_else(|poison| poison.into_inner());
-        counts.iter().map(|(event, count)| (*event, *count)).collect()
+        counts
+            .iter()
+            .map(|(event, count)| (*event, *count))
+            .collect()
     }
 }
 

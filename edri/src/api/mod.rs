@@ -131,12 +131,12 @@ pub(crate) async fn serve(handle: Handle, options: ApiOptions) -> Result<ApiServ
         .merge(ws::routes(&state, &events)?)
         .merge(pages::routes(&state, &events)?)
         .fallback(|uri: axum::http::Uri| async move {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("nothing is served at `{}`", uri.path()),
-        )
-        .into_response()
-    });
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                format!("nothing is served at `{}`", uri.path()),
+            )
+            .into_response()
+        });
     // Only when asked for: the CORS layer answers every OPTIONS request itself.
     if let Some(origins) = config.cors_origins.as_deref() {
         app = app.layer(cors(origins)?);
