@@ -2,7 +2,16 @@
 //! scheduler.
 //!
 //! Run it with `cargo run --example demo`; add `RUST_LOG=edri=debug` to see every hop the
-//! runtime makes. It prints what happens, shuts down and exits with code 0 in about a second.
+//! runtime makes. It prints a tour of what happens, then serves its API on 127.0.0.1:8080
+//! (`EDRI_HOST` and `EDRI_PORT` change that) until Ctrl-C or SIGTERM, and exits with code 0:
+//!
+//! ```sh
+//! curl http://127.0.0.1:8080/greet/world
+//! curl -X POST http://127.0.0.1:8080/files -H 'content-type: application/json' \
+//!      -d '{"folder": "/docs", "name": "notes.txt", "size": 12}'
+//! ```
+//!
+//! `EDRI_DEMO_EXIT=1` makes it exit after the tour instead of serving.
 //!
 //! What it shows:
 //! 1. a notification (`FileUploaded`) fanned out to three managers;
@@ -16,7 +25,11 @@
 //! 6. the scheduler: a nightly backup declared as a cron job at start, and a `stats` job added
 //!    at run time (`Job::new(..).every(..)`), whose runs `Stats` answers by reading the store;
 //! 7. a health report of every manager, the built-in ones included;
-//! 8. a clean shutdown that runs each manager's `before_stop`.
+//! 8. the API: `GET /greet/{name}` and `POST /files` over REST, the same as WebSocket commands
+//!    (`greet`, `upload`) at `ws://127.0.0.1:8080/`, and `FileUploaded` pushed to WebSocket clients
+//!    that registered for it (`{"command": "register", "event": "file-uploaded"}`); the pages at
+//!    `/edri/docs`, `/edri/health` and `/edri/topology`;
+//! 9. a clean shutdown that runs each manager's `before_stop`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -30,8 +43,9 @@ use edri::store;
 // Events
 // ---------------------------------------------------------------------------------------------
 
-/// Announces that a file was uploaded. Every subscriber gets it; nobody answers.
-#[event(notification)]
+/// Announces that a file was uploaded. Every subscriber gets it; nobody answers. `ws`: WebSocket
+/// clients may register for it (and send it).
+#[event(notification, ws)]
 pub struct FileUploaded {
     pub folder: String,
     pub name: String,
@@ -99,9 +113,64 @@ pub struct StatsPrinted {
     pub run: u32,
 }
 
+/// Greets someone: `GET /greet/{name}` over REST, command `greet` over WebSocket.
+#[event(request, rest = "GET /greet/{name}")]
+pub struct Greet {
+    /// Who to greet.
+    pub name: String,
+    #[response]
+    pub message: String,
+}
+
+/// Uploads a file (its name and size, in this demo): `POST /files`, or command `upload`.
+#[event(request, rest = "POST /files")]
+pub struct Upload {
+    /// The folder, as in `/docs`.
+    pub folder: String,
+    /// The file's name.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    #[response]
+    pub accepted: String,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Managers
 // ---------------------------------------------------------------------------------------------
+
+/// The API's front desk: greets, and turns uploads into `FileUploaded` notifications.
+#[derive(Default)]
+pub struct FrontDesk;
+
+#[manager]
+impl FrontDesk {
+    #[solve(req)]
+    async fn greet(&mut self, event: Greet) -> GreetResponse {
+        GreetResponse {
+            message: format!("Hello, {}!", event.name),
+        }
+    }
+
+    #[solve(req)]
+    async fn upload(&mut self, event: Upload, ctx: &Context) -> Result<UploadResponse, Failure> {
+        if event.name.is_empty() || event.name.contains('/') {
+            return Err(Failure::bad_request(format!(
+                "`{}` is not a file name",
+                event.name
+            )));
+        }
+        let accepted = format!("{}/{}", event.folder.trim_end_matches('/'), event.name);
+        println!("  [front desk] upload of {accepted} ({} bytes)", event.size);
+        ctx.notify(FileUploaded {
+            folder: event.folder,
+            name: event.name,
+            size: event.size,
+        })
+        .await;
+        Ok(UploadResponse { accepted })
+    }
+}
 
 /// The store key counting the uploads to `folder`.
 fn uploads_key(folder: &str) -> String {
@@ -335,6 +404,8 @@ async fn main() -> edri::Result<()> {
     let edri = Edri::new()
         .start_store()
         .start_scheduler([nightly])
+        .start_api_default()
+        .manager(FrontDesk)
         .manager(Storage::default())
         .manager(Auditor::default())
         .manager(Indexer)
@@ -464,9 +535,41 @@ async fn main() -> edri::Result<()> {
     }
     println!();
 
+    // The API: REST, WebSocket and the pages, until Ctrl-C or SIGTERM.
+    println!("6. API");
+    if std::env::var_os("EDRI_DEMO_EXIT").is_none() {
+        // Listening before saying so: a signal sent right after the line below stops the demo.
+        let stop = stop_signals()?;
+        // `start_api_default()` above started the API, so it has an address.
+        let addr = edri.api_addr().expect("the API was started");
+        println!("[main] serving on http://{addr} (Ctrl-C to stop); try:");
+        println!("  curl http://{addr}/greet/world");
+        println!(
+            "  curl -X POST http://{addr}/files -H 'content-type: application/json' -d '{{\"folder\": \"/docs\", \"name\": \"notes.txt\", \"size\": 12}}'"
+        );
+        println!("  websocat ws://{addr}/   then send {{\"command\": \"greet\", \"name\": \"ws\", \"id\": 1}}");
+        println!("                         or {{\"command\": \"register\", \"event\": \"file-uploaded\"}}");
+        println!("  open http://{addr}/edri/docs, /edri/health or /edri/topology in a browser");
+        stop.await;
+        println!();
+    }
+
     // Shutdown: every manager finishes its queue and runs `before_stop`.
-    println!("6. shutdown");
+    println!("7. shutdown");
     edri.shutdown().await?;
     println!("[main] stopped cleanly");
     Ok(())
+}
+
+/// Listens for Ctrl-C (SIGINT) and SIGTERM; the future ends when one arrives.
+fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    })
 }

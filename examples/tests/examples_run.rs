@@ -38,6 +38,10 @@ fn run(name: &str) -> String {
     let path = example(name);
     let mut child = Command::new(&path)
         .env_remove("RUST_LOG")
+        // The demo serves its API until stopped unless told to exit after its tour; port 0,
+        // so tests never clash over 8080.
+        .env("EDRI_DEMO_EXIT", "1")
+        .env("EDRI_PORT", "0")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -135,6 +139,7 @@ fn demo_runs_every_part_and_stops_cleanly() {
             "  edri-store: OK",
             "  edri-scheduler: OK",
             "  Stats: OK",
+            "  FrontDesk: OK",
             "[main] stopped cleanly",
         ],
     );
@@ -280,6 +285,137 @@ fn workers_run_in_every_mode_and_process_workers_in_other_processes() {
                 !std::path::Path::new(&format!("/proc/{pid}")).exists(),
                 "worker process {pid} outlived the example"
             );
+        }
+    }
+}
+
+/// The demo as `cargo run --example demo` runs it: it serves its API after the tour, answers
+/// REST and WebSocket clients, pushes an upload to a registered WebSocket client, and stops
+/// cleanly with code 0 on SIGTERM.
+#[test]
+fn demo_serves_its_api_until_sigterm() {
+    use std::io::{BufRead, BufReader};
+
+    let path = example("demo");
+    let mut child = Command::new(&path)
+        .env_remove("RUST_LOG")
+        .env_remove("EDRI_DEMO_EXIT")
+        .env("EDRI_HOST", "127.0.0.1")
+        .env("EDRI_PORT", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {}: {error}", path.display()));
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the demo printed `serving on`")
+            .expect("a line of output");
+        if let Some(rest) = line.strip_prefix("[main] serving on http://") {
+            break rest
+                .split_whitespace()
+                .next()
+                .expect("an address")
+                .to_owned();
+        }
+    };
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(talk_to_the_demo(&addr));
+
+    let status = Command::new("kill")
+        .args(["-s", "TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let rest: Vec<String> = lines.map(|line| line.expect("a line")).collect();
+    let status = child.wait().expect("the demo's status");
+    assert!(status.success(), "the demo ended with {status}: {rest:?}");
+    assert!(
+        rest.iter().any(|line| line == "[main] stopped cleanly"),
+        "{rest:?}"
+    );
+}
+
+async fn talk_to_the_demo(addr: &str) {
+    use futures_util::SinkExt;
+    use serde_json::{json, Value};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let client = reqwest::Client::new();
+    let greeting: Value = client
+        .get(format!("http://{addr}/greet/world"))
+        .send()
+        .await
+        .expect("GET /greet/world")
+        .json()
+        .await
+        .expect("a JSON answer");
+    assert_eq!(
+        greeting,
+        json!({"data": {"message": "Hello, world!"}, "status": "OK"})
+    );
+
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/"))
+        .await
+        .expect("a WebSocket");
+    socket
+        .send(Message::text(
+            json!({"command": "greet", "name": "ws", "id": 7}).to_string(),
+        ))
+        .await
+        .expect("send greet");
+    let answer = read_json(&mut socket).await;
+    assert_eq!(
+        answer,
+        json!({"command": "greet", "name": "ws", "id": 7,
+               "response": {"data": {"message": "Hello, ws!"}, "status": "OK"}})
+    );
+
+    socket
+        .send(Message::text(
+            json!({"command": "register", "event": "file-uploaded", "paramSet": {"folder": "/docs"}})
+                .to_string(),
+        ))
+        .await
+        .expect("send register");
+    let registered = read_json(&mut socket).await;
+    assert_eq!(registered["response"]["status"], "OK", "{registered}");
+
+    let upload: Value = client
+        .post(format!("http://{addr}/files"))
+        .json(&json!({"folder": "/docs", "name": "notes.txt", "size": 12}))
+        .send()
+        .await
+        .expect("POST /files")
+        .json()
+        .await
+        .expect("a JSON answer");
+    assert_eq!(upload["data"]["accepted"], "/docs/notes.txt", "{upload}");
+
+    let pushed = read_json(&mut socket).await;
+    assert_eq!(
+        pushed,
+        json!({"command": "file-uploaded", "folder": "/docs", "name": "notes.txt", "size": 12})
+    );
+}
+
+async fn read_json(
+    socket: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+) -> serde_json::Value {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        match socket.next().await.expect("a frame").expect("a good frame") {
+            Message::Text(text) => return serde_json::from_str(&text).expect("JSON"),
+            _ => continue,
         }
     }
 }
