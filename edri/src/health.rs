@@ -55,12 +55,29 @@ pub struct ComponentHealth {
     pub reason: Option<String>,
     /// Whether its queue stayed at 80 % of its capacity or more at two checks in a row.
     pub slow_consumer: bool,
-    /// How long since its last answer (since it started, if it never answered).
+    /// How long since its last answer (since it started, if it never answered); in seconds in
+    /// JSON.
+    #[serde(serialize_with = "seconds")]
     pub silent_for: Duration,
-    /// How long its last answer took to come back.
+    /// How long its last answer took to come back; in seconds in JSON.
+    #[serde(serialize_with = "optional_seconds")]
     pub round_trip: Option<Duration>,
     /// Its last answer.
     pub last_answer: Option<Health>,
+}
+
+fn seconds<S: serde::Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(duration.as_secs_f64())
+}
+
+fn optional_seconds<S: serde::Serializer>(
+    duration: &Option<Duration>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match duration {
+        Some(duration) => serializer.serialize_some(&duration.as_secs_f64()),
+        None => serializer.serialize_none(),
+    }
 }
 
 /// Where the system sends a manager its health checks.

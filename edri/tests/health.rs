@@ -141,6 +141,11 @@ async fn a_silent_manager_turns_warning_then_error_and_recovers() {
         "{report:?}"
     );
     assert_eq!(report.status, HealthStatus::Error);
+    // In JSON (the API's /edri/health), durations are seconds.
+    let json = serde_json::to_value(&report).unwrap();
+    let sleepy = &json["components"][0];
+    assert_eq!(sleepy["status"], "ERROR");
+    assert!(sleepy["silent_for"].as_f64().unwrap() > 40.0, "{json}");
 
     // Once free, it answers the check that waited in its queue, and the next report is OK.
     gate.open();
