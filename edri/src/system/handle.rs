@@ -1,0 +1,323 @@
+//! [`Handle`]: the running system, as code outside the managers talks to it.
+
+use std::any::TypeId;
+use std::future::{Future, IntoFuture};
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::health::HealthReport;
+use crate::mailbox::Mailbox;
+use crate::manager::{Direction, Manager, ManagerStats};
+use crate::request::{all_answers, first_answer};
+use crate::router::{Answers, Route, Router};
+use crate::subscription::Subscription;
+use crate::topology::{SentCounts, Topology, TopologyBuilder};
+use crate::{Error, Failure, Notification, Request, Result};
+
+use super::running::{Running, System};
+
+/// A running edri system. Cheap to clone; every clone talks to the same system.
+///
+/// ```
+/// use edri::prelude::*;
+/// use edri::events::test::{Test, TestResponse};
+///
+/// #[derive(Default)]
+/// pub struct Random;
+///
+/// #[manager]
+/// impl Random {
+///     #[solve(req)]
+///     async fn test(&mut self, _event: Test) -> TestResponse {
+///         TestResponse { random: 1234 }
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> edri::Result<()> {
+/// let edri = Edri::new().manager(Random).start().await?;
+/// assert_eq!(edri.ask(Test {}).await?.random, 1234);
+/// edri.shutdown().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(super) system: Arc<System>,
+}
+
+impl Handle {
+    pub(crate) fn router(&self) -> &Arc<Router> {
+        &self.system.router
+    }
+
+    /// Where the API listens, when it was started (the port chosen, for port 0).
+    pub fn api_addr(&self) -> Option<std::net::SocketAddr> {
+        self.system.lock_api().as_ref().map(|server| server.addr)
+    }
+
+    fn open(&self) -> Result<&Router> {
+        if self.system.closed.load(Ordering::Acquire) {
+            return Err(Error::ShuttingDown);
+        }
+        Ok(&self.system.router)
+    }
+
+    /// Sends a notification to every subscriber; waits while a subscriber's queue is full.
+    pub async fn notify<E: Notification>(&self, event: E) -> Result<()> {
+        self.open()?
+            .notify(TypeId::of::<E>(), E::NAME, Arc::new(event))
+            .await;
+        Ok(())
+    }
+
+    /// Sends a request and returns once every solver has it queued; await the returned
+    /// [`Pending`] for the first answer.
+    pub async fn send<E: Request>(&self, event: E) -> Result<Pending<E>> {
+        let router = self.open()?;
+        let answers = router
+            .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
+            .await;
+        Ok(Pending {
+            answers,
+            timeout: router.config.request_timeout,
+            _event: PhantomData,
+        })
+    }
+
+    /// Sends a request and waits for the first answer, up to the default request timeout.
+    pub async fn ask<E: Request>(&self, event: E) -> Result<E::Response, Failure> {
+        let timeout = self.system.router.config.request_timeout;
+        self.ask_timeout(event, timeout).await
+    }
+
+    /// Sends a request and waits for the first answer, up to `timeout`.
+    pub async fn ask_timeout<E: Request>(
+        &self,
+        event: E,
+        timeout: Duration,
+    ) -> Result<E::Response, Failure> {
+        let router = self
+            .open()
+            .map_err(|_| Failure::unavailable("edri is shutting down"))?;
+        let answers = router
+            .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
+            .await;
+        first_answer(E::NAME, answers, timeout).await
+    }
+
+    /// Sends a request to every solver and collects each answer within `timeout`.
+    pub async fn gather<E: Request>(
+        &self,
+        event: E,
+        timeout: Duration,
+    ) -> Result<Vec<Result<E::Response, Failure>>> {
+        let answers = self
+            .open()?
+            .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
+            .await;
+        Ok(all_answers(E::NAME, answers, timeout).await)
+    }
+
+    /// Receives every notification of type `E` from now on, as a `Stream`.
+    pub fn subscribe<E: Notification>(&self) -> Subscription<E> {
+        let router = &self.system.router;
+        let id = router.new_subscriber();
+        let (sender, receiver) = mpsc::channel(router.config.queue_capacity);
+        let route = Route {
+            mailbox: Mailbox::Fifo(sender),
+            solver: 0,
+            priority: 0,
+            subscriber: id,
+            name: Arc::from(format!("subscription to {}", E::NAME)),
+        };
+        let replay = router.subscribe(vec![(TypeId::of::<E>(), route)]);
+        Subscription::new(receiver, replay, router.clone(), id)
+    }
+
+    /// Adds a manager to the running system.
+    pub async fn add_manager<M: Manager>(&self, manager: M) -> Result<()> {
+        self.open()?;
+        self.system.launch(manager, None)
+    }
+
+    /// Adds a manager to the running system under its own name, so one manager type can run
+    /// as several instances.
+    pub async fn add_named_manager<M: Manager>(
+        &self,
+        name: impl Into<String>,
+        manager: M,
+    ) -> Result<()> {
+        self.open()?;
+        self.system.launch(manager, Some(name.into()))
+    }
+
+    /// The counters of every manager.
+    pub fn stats(&self) -> Vec<ManagerStats> {
+        self.system
+            .lock_managers()
+            .iter()
+            .map(|running| {
+                let (workers_running, workers_pending) = running.workers.load();
+                ManagerStats {
+                    name: running.name.to_string(),
+                    processed: running.counters.processed.load(Ordering::Relaxed),
+                    failed: running.counters.failed.load(Ordering::Relaxed),
+                    panics: running.counters.panics.load(Ordering::Relaxed),
+                    queue_depth: running.mailbox.depth(),
+                    workers_running,
+                    workers_pending,
+                    worker_processes: running.workers.process_ids(),
+                }
+            })
+            .collect()
+    }
+
+    /// Checks every manager now and reports their health: each one's own answer to
+    /// [`HealthCheck`], how long each has been silent (WARNING, then ERROR), and slow
+    /// consumers. Waits for the answers up to one second (or the health period, if shorter), so
+    /// a silent manager makes this call take that long.
+    pub async fn health(&self) -> HealthReport {
+        let system = &self.system;
+        let targets = system.health_targets();
+        system.health.check(&targets, false);
+        let wait = system
+            .router
+            .config
+            .health_period
+            .min(Duration::from_secs(1));
+        system
+            .health
+            .answers(&targets, tokio::time::Instant::now() + wait)
+            .await;
+        system.health.report(&targets, system.health_limits())
+    }
+
+    /// Which managers solve and which send each event, with how many each received or sent.
+    pub fn topology(&self) -> Topology {
+        self.topology_with(&[])
+    }
+
+    /// [`topology`](Self::topology), with senders that are not managers (the API broker).
+    pub(crate) fn topology_with(&self, extra_senders: &[(&str, &SentCounts)]) -> Topology {
+        let mut topology = TopologyBuilder::new();
+        for running in self.system.lock_managers().iter() {
+            for solver in running.solvers {
+                if solver.direction != Direction::Req {
+                    continue;
+                }
+                let received = running
+                    .counters
+                    .received
+                    .get(usize::from(solver.index))
+                    .map_or(0, |count| count.load(Ordering::Relaxed));
+                topology.solver(solver.event_name, &running.name, received);
+            }
+            for (event, count) in running.sent.snapshot() {
+                topology.sender(event, &running.name, count);
+            }
+        }
+        for (name, sent) in extra_senders {
+            for (event, count) in sent.snapshot() {
+                topology.sender(event, name, count);
+            }
+        }
+        topology.build()
+    }
+
+    /// The names of the subscribers of `E` (managers and subscriptions), in subscription order.
+    pub fn subscribers<E: crate::Event>(&self) -> Vec<String> {
+        self.system
+            .router
+            .subscribers(TypeId::of::<E>())
+            .iter()
+            .map(|name| name.to_string())
+            .collect()
+    }
+
+    /// Stops the system: refuses new events from handles, lets every manager finish its queue
+    /// and run `before_stop`, and waits for them (up to the shutdown timeout, after which the
+    /// remaining requests fail with `Unavailable`). Calling it again does nothing.
+    pub async fn shutdown(&self) -> Result<()> {
+        if self.system.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        // The API first: no new requests come in while the managers finish theirs.
+        let api = self.system.lock_api().take();
+        if let Some(api) = api {
+            api.stop().await;
+        }
+        if let Some(task) = self
+            .system
+            .health_task
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .take()
+        {
+            task.abort();
+        }
+        let managers: Vec<Running> = std::mem::take(&mut *self.system.lock_managers());
+        for running in &managers {
+            let _ = running.stop.send(true);
+        }
+        let deadline = tokio::time::Instant::now() + self.system.router.config.shutdown_timeout;
+        for running in managers {
+            let mut task = running.task;
+            match tokio::time::timeout_at(deadline, &mut task).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::error!(manager = &*running.name, %error, "manager task failed")
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        manager = &*running.name,
+                        "did not finish its queue in time: aborted"
+                    );
+                    task.abort();
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = self
+            .system
+            .lock_managers()
+            .iter()
+            .map(|r| r.name.to_string())
+            .collect();
+        f.debug_struct("Handle").field("managers", &names).finish()
+    }
+}
+
+/// A request on its way: await it for the first answer.
+#[must_use = "await the pending request to get its answer"]
+pub struct Pending<E: Request> {
+    answers: Answers,
+    timeout: Duration,
+    _event: PhantomData<fn() -> E>,
+}
+
+impl<E: Request> Pending<E> {
+    /// Waits up to `timeout` instead of the default request timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+impl<E: Request> IntoFuture for Pending<E> {
+    type Output = Result<E::Response, Failure>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(first_answer(E::NAME, self.answers, self.timeout))
+    }
+}
