@@ -133,4 +133,6 @@ mod guides {
     struct Scheduler;
     #[doc = include_str!("../../docs/health.md")]
     struct Health;
+    #[doc = include_str!("../../docs/api.md")]
+    struct Api;
 }
