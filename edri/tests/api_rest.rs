@@ -67,6 +67,13 @@ pub struct Tags {
     pub count: usize,
 }
 
+#[event(request, rest = "GET /scores")]
+pub struct Scores {
+    pub values: Vec<u32>,
+    #[response]
+    pub total: u32,
+}
+
 pub struct Api {
     gate: Gate,
 }
@@ -115,6 +122,13 @@ impl Api {
     #[solve(req)]
     async fn explode(&mut self, _event: Explode) {
         panic!("the solver broke");
+    }
+
+    #[solve(req)]
+    async fn scores(&mut self, event: Scores) -> ScoresResponse {
+        ScoresResponse {
+            total: event.values.iter().sum(),
+        }
     }
 
     #[solve(req)]
@@ -244,10 +258,23 @@ async fn text_parameters_are_coerced_and_later_sources_override_earlier_ones() {
     let (_, body) = server.send(request).await;
     assert_eq!(body["data"]["totalValue"], 6);
 
-    // Repeated query keys fill a list.
+    // Repeated query keys fill a list, and so does `a,b`; items take the item type.
     let (status, body) = server.post_json("/tags?tags=a&tags=b", json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["count"], 2);
+    let (status, body) = server.get("/scores?values=1,2&values=3").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["total"], 6);
+    let request = server
+        .client
+        .get(format!("{}/scores", server.base))
+        .json(&json!({"values": ["4", 5]}));
+    let (status, body) = server.send(request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["total"], 9);
+    let (status, body) = server.get("/scores?values=1,x").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, 400, "BAD_REQUEST", "`x` is not a whole number");
     server.stop().await;
 }
 
@@ -304,7 +331,12 @@ async fn missing_unknown_and_ill_typed_parameters_are_400_naming_the_field() {
     let server = server().await;
     let (status, body) = server.post_json("/sum", json!({"firstNumber": 1})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_error(&body, 400, "BAD_REQUEST", "second_number");
+    assert_error(
+        &body,
+        400,
+        "BAD_REQUEST",
+        "missing parameter `secondNumber`",
+    );
 
     let (status, body) = server
         .post_json(
@@ -319,7 +351,7 @@ async fn missing_unknown_and_ill_typed_parameters_are_400_naming_the_field() {
         .post_json("/sum", json!({"firstNumber": [1], "secondNumber": 2}))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_error(&body, 400, "BAD_REQUEST", "first_number");
+    assert_error(&body, 400, "BAD_REQUEST", "parameter `firstNumber`");
 
     let (status, body) = server.get("/items/seven").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -414,12 +446,21 @@ async fn cors_allows_the_configured_origins() {
         .request(Method::OPTIONS, format!("{}/greet/x", server.base))
         .header("origin", "http://app.example")
         .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
         .send()
         .await
         .unwrap();
     assert_eq!(
         response.headers()["access-control-allow-origin"],
         "http://app.example"
+    );
+    assert_eq!(
+        response.headers()["access-control-allow-headers"],
+        "authorization"
+    );
+    assert_eq!(
+        response.headers()["access-control-allow-credentials"],
+        "true"
     );
     let response = server
         .client
@@ -464,6 +505,18 @@ async fn customize_api_adds_layers_and_routes() {
     let (status, _) = server.get("/greet/layered").await;
     assert_eq!(status, StatusCode::OK);
     server.stop().await;
+}
+
+#[tokio::test]
+async fn a_custom_route_on_a_path_edri_serves_is_a_startup_error() {
+    let error = Edri::new()
+        .start_api("127.0.0.1:0")
+        .customize_api(|router| router.route("/edri/live", axum::routing::get(|| async { "" })))
+        .start()
+        .await
+        .unwrap_err();
+    assert!(matches!(error, edri::Error::ApiRoute(_)), "{error}");
+    assert!(error.to_string().contains("/edri/live"), "{error}");
 }
 
 #[tokio::test]

@@ -422,12 +422,12 @@ async fn bad_frames_get_error_frames_and_the_connection_stays_open() {
     let frame = client
         .call(json!({"command": "sum", "firstNumber": 1}))
         .await;
-    assert_failed(&frame, json!("sum"), 400, "second_number");
+    assert_failed(&frame, json!("sum"), 400, "secondNumber");
 
     let frame = client
         .call(json!({"command": "sum", "firstNumber": "one", "secondNumber": 1}))
         .await;
-    assert_failed(&frame, json!("sum"), 400, "first_number");
+    assert_failed(&frame, json!("sum"), 400, "firstNumber");
 
     let frame = client.call(json!({"command": "exec", "command_": 1})).await;
     assert_failed(&frame, json!("exec"), 400, "field `command`");

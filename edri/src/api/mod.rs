@@ -137,12 +137,20 @@ pub(crate) async fn serve(handle: Handle, options: ApiOptions) -> Result<ApiServ
             )
             .into_response()
         });
-    // Only when asked for: the CORS layer answers every OPTIONS request itself.
+    for customize in options.customize {
+        // axum panics on a route added twice (a path edri serves): a startup error instead.
+        let customized = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| customize(app)));
+        app = customized.map_err(|panic| {
+            Error::ApiRoute(format!(
+                "customize_api: {}",
+                crate::manager::panic_message(panic.as_ref())
+            ))
+        })?;
+    }
+    // Outermost, so the user's layers (authentication) never see a preflight; and only when
+    // asked for, because the CORS layer answers every OPTIONS request itself.
     if let Some(origins) = config.cors_origins.as_deref() {
         app = app.layer(cors(origins)?);
-    }
-    for customize in options.customize {
-        app = customize(app);
     }
     let mut stopped = stopping;
     let task = tokio::spawn(async move {
@@ -164,12 +172,16 @@ pub(crate) async fn serve(handle: Handle, options: ApiOptions) -> Result<ApiServ
     })
 }
 
-/// CORS from `EDRI_CORS_ORIGINS`: `*`, or a comma-separated list of origins.
+/// CORS from `EDRI_CORS_ORIGINS`: `*` (any origin, no credentials), or a comma-separated list of
+/// origins (credentials allowed). The methods and headers a preflight asks for are allowed, so
+/// `Authorization` works (browsers do not apply `Access-Control-Allow-Headers: *` to it).
 fn cors(origins: &str) -> Result<tower_http::cors::CorsLayer> {
-    use tower_http::cors::{AllowOrigin, Any, CorsLayer};
-    let layer = CorsLayer::new().allow_methods(Any).allow_headers(Any);
+    use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
+    let layer = CorsLayer::new()
+        .allow_methods(AllowMethods::mirror_request())
+        .allow_headers(AllowHeaders::mirror_request());
     if origins.trim() == "*" {
-        return Ok(layer.allow_origin(Any));
+        return Ok(layer.allow_origin(AllowOrigin::any()));
     }
     let list = origins
         .split(',')
@@ -185,5 +197,7 @@ fn cors(origins: &str) -> Result<tower_http::cors::CorsLayer> {
                 })
         })
         .collect::<Result<Vec<_>>>()?;
-    Ok(layer.allow_origin(AllowOrigin::list(list)))
+    Ok(layer
+        .allow_origin(AllowOrigin::list(list))
+        .allow_credentials(true))
 }

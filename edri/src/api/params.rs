@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Number, Value};
 
-use super::reply::ApiError;
+use super::reply::{camel_case, ApiError};
 use crate::event::FieldInfo;
 use crate::EventInfo;
 
@@ -47,6 +47,21 @@ pub(crate) fn optional_inner(ty: &str) -> Option<&str> {
         .strip_prefix("Option<")
         .or_else(|| ty.strip_prefix("std::option::Option<"))
         .or_else(|| ty.strip_prefix("core::option::Option<"))?;
+    inner.strip_suffix('>')
+}
+
+/// `first_number` -> `firstNumber`, and `items[0].unit_price` -> `items[0].unitPrice`.
+fn camel_path(path: &str) -> String {
+    path.split('.')
+        .map(camel_case)
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// `Vec<T>` (or another list) -> `T`.
+fn list_item(ty: &str) -> Option<&str> {
+    let ty = optional_inner(ty).unwrap_or(ty);
+    let (_, inner) = ty.split_once('<')?;
     inner.strip_suffix('>')
 }
 
@@ -108,10 +123,15 @@ impl Params {
         self,
     ) -> Result<std::sync::Arc<dyn std::any::Any + Send + Sync>, ApiError> {
         (self.info.decode_json)(Value::Object(self.map)).map_err(|error| {
+            // The API speaks camelCase, so its messages name fields that way too.
             let reason = match &error.field {
-                Some(field) => format!("parameter `{field}`: {}", error.message),
-                None => match error.message.strip_prefix("missing field ") {
-                    Some(field) => format!("missing parameter {field}"),
+                Some(field) => format!("parameter `{}`: {}", camel_path(field), error.message),
+                None => match error
+                    .message
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.strip_suffix('`'))
+                {
+                    Some(field) => format!("missing parameter `{}`", camel_case(field)),
                     None => error.message.clone(),
                 },
             };
@@ -125,15 +145,11 @@ impl Params {
         fields
             .iter()
             .find(|field| field.name == key)
-            .or_else(|| {
-                fields
-                    .iter()
-                    .find(|field| super::reply::camel_case(field.name) == key)
-            })
+            .or_else(|| fields.iter().find(|field| camel_case(field.name) == key))
             .ok_or_else(|| {
                 let known: Vec<String> = fields
                     .iter()
-                    .map(|field| format!("`{}`", super::reply::camel_case(field.name)))
+                    .map(|field| format!("`{}`", camel_case(field.name)))
                     .collect();
                 let expected = if known.is_empty() {
                     format!("`{}` takes no parameters", self.info.name)
@@ -148,13 +164,27 @@ impl Params {
 /// Turns text into the field's type where the text says so; anything else is left for serde
 /// to accept or name in its error.
 fn coerce(field: &FieldInfo, value: Value) -> Result<Value, ApiError> {
-    let Value::String(text) = value else {
-        return Ok(value);
+    let text = match value {
+        Value::String(text) => text,
+        // The items of a JSON array take the item type too, as in `["1", 2]` for `Vec<u32>`.
+        Value::Array(items) if Shape::of(field.ty) == Shape::List => {
+            let item = FieldInfo {
+                name: field.name,
+                ty: list_item(field.ty).unwrap_or("String"),
+                doc: "",
+            };
+            return items
+                .into_iter()
+                .map(|value| coerce(&item, value))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array);
+        }
+        value => return Ok(value),
     };
     let invalid = |expected: &str| {
         ApiError::bad_request(format!(
             "parameter `{}`: `{text}` is not {expected}",
-            field.name
+            camel_case(field.name)
         ))
     };
     let optional = optional_inner(field.ty).is_some();
@@ -184,15 +214,28 @@ fn coerce(field: &FieldInfo, value: Value) -> Result<Value, ApiError> {
             "false" | "0" | "no" | "off" => Value::Bool(false),
             _ => return Err(invalid("true or false")),
         },
-        // A list given as one text: `a,b` or a JSON array.
-        Shape::List => match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Array(items)) => Value::Array(items),
-            _ => Value::Array(
-                text.split(',')
+        // A list given as one text: `a,b` or a JSON array; each item takes the item type.
+        Shape::List => {
+            let items: Vec<Value> = match serde_json::from_str::<Value>(&text) {
+                Ok(Value::Array(items)) => items,
+                _ if text.is_empty() => Vec::new(),
+                _ => text
+                    .split(',')
                     .map(|item| Value::String(item.to_owned()))
                     .collect(),
-            ),
-        },
+            };
+            let item = FieldInfo {
+                name: field.name,
+                ty: list_item(field.ty).unwrap_or("String"),
+                doc: "",
+            };
+            Value::Array(
+                items
+                    .into_iter()
+                    .map(|value| coerce(&item, value))
+                    .collect::<Result<_, _>>()?,
+            )
+        }
         Shape::Text => Value::String(text),
         // JSON written as text (a struct in a query parameter), else the text itself.
         Shape::Other => serde_json::from_str(&text).unwrap_or(Value::String(text)),
