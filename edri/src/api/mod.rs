@@ -138,14 +138,8 @@ pub(crate) async fn serve(handle: Handle, options: ApiOptions) -> Result<ApiServ
             .into_response()
         });
     for customize in options.customize {
-        // axum panics on a route added twice (a path edri serves): a startup error instead.
-        let customized = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| customize(app)));
-        app = customized.map_err(|panic| {
-            Error::ApiRoute(format!(
-                "customize_api: {}",
-                crate::manager::panic_message(panic.as_ref())
-            ))
-        })?;
+        // A route on a path edri serves is a startup error, not a panic.
+        app = without_route_panic("customize_api", || customize(app))?;
     }
     // Outermost, so the user's layers (authentication) never see a preflight; and only when
     // asked for, because the CORS layer answers every OPTIONS request itself.
@@ -169,6 +163,20 @@ pub(crate) async fn serve(handle: Handle, options: ApiOptions) -> Result<ApiServ
         addr: local,
         stop,
         task,
+    })
+}
+
+/// Runs `build`, turning axum's panic on clashing routes (a path added twice, or two paths its
+/// router cannot tell apart) into a startup error: the mistake is in declarations, not a bug.
+pub(crate) fn without_route_panic(
+    what: &str,
+    build: impl FnOnce() -> axum::Router,
+) -> Result<axum::Router> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(build)).map_err(|panic| {
+        Error::ApiRoute(format!(
+            "{what}: {}",
+            crate::manager::panic_message(panic.as_ref())
+        ))
     })
 }
 

@@ -224,17 +224,7 @@ fn coerce(field: &FieldInfo, value: Value) -> Result<Value, ApiError> {
                     .map(|item| Value::String(item.to_owned()))
                     .collect(),
             };
-            let item = FieldInfo {
-                name: field.name,
-                ty: list_item(field.ty).unwrap_or("String"),
-                doc: "",
-            };
-            Value::Array(
-                items
-                    .into_iter()
-                    .map(|value| coerce(&item, value))
-                    .collect::<Result<_, _>>()?,
-            )
+            return coerce(field, Value::Array(items));
         }
         Shape::Text => Value::String(text),
         // JSON written as text (a struct in a query parameter), else the text itself.

@@ -71,17 +71,11 @@ pub(crate) fn routes(
                 error.allow = Some(allow);
                 error
             });
-        // axum panics on paths its router cannot tell apart (`/a/{x}` and `/a/{y}`); that is a
-        // mistake in the events' declarations, reported at startup instead.
-        let added = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            std::mem::take(&mut router).route(path, methods)
-        }));
-        router = added.map_err(|panic| {
-            Error::ApiRoute(format!(
-                "the REST path `{path}` conflicts with another: {}",
-                crate::manager::panic_message(panic.as_ref())
-            ))
-        })?;
+        let current = std::mem::take(&mut router);
+        router = super::without_route_panic(
+            &format!("the REST path `{path}` conflicts with another"),
+            || current.route(path, methods),
+        )?;
     }
     Ok(router)
 }
