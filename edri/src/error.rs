@@ -9,7 +9,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 ///
 /// Answers to requests fail with a [`Failure`] instead; `Error` converts from it, so `?` works
 /// on both in a function returning [`edri::Result`](crate::Result).
-#[derive(Debug, thiserror::Error)]
+///
+/// Its `Debug` form is the same sentence as its `Display` form, followed by its causes, so that
+/// `fn main() -> edri::Result<()>` prints a startup error as a person reads it.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Two event types share one wire name.
@@ -92,6 +95,16 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A builder call was given a value edri cannot use.
+    #[error("Edri::{call}({value}) is invalid: {reason}")]
+    InvalidSetting {
+        /// The builder method.
+        call: &'static str,
+        /// The value it was given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// [`Edri::run`](crate::Edri::run) was called from inside a tokio runtime.
     #[error(
         "Edri::run() blocks and starts its own tokio runtime, so it cannot be called from async code; \
@@ -124,4 +137,16 @@ pub enum Error {
     /// A request failed.
     #[error(transparent)]
     Failure(#[from] Failure),
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")?;
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            write!(f, "\n  caused by: {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
 }

@@ -178,7 +178,7 @@ impl Handle {
     }
 
     /// Checks every manager now and reports their health: each one's own answer to
-    /// [`HealthCheck`], how long each has been silent (WARNING, then ERROR), and slow
+    /// [`HealthCheck`](crate::events::router::HealthCheck), how long each has been silent (WARNING, then ERROR), and slow
     /// consumers. Waits for the answers up to one second (or the health period, if shorter), so
     /// a silent manager makes this call take that long.
     pub async fn health(&self) -> HealthReport {

@@ -2,15 +2,16 @@
 
 mod handle;
 mod running;
+mod settings;
+mod signal;
 
 pub use handle::{Handle, Pending};
 use running::check_health_periodically;
 pub(crate) use running::System;
+pub use signal::StopSignal;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use tokio::sync::watch;
 
 use crate::config::Config;
@@ -42,18 +43,13 @@ pub(crate) type Launch = Box<dyn FnOnce(&System) -> Result<()> + Send>;
 #[must_use = "an Edri does nothing until `run()` or `start().await`"]
 pub struct Edri {
     managers: Vec<Launch>,
-    request_timeout: Option<Duration>,
-    queue_capacity: Option<usize>,
-    cache_timeout: Option<Duration>,
-    cache_size: Option<usize>,
-    shutdown_timeout: Option<Duration>,
-    health_period: Option<Duration>,
-    health_failure_limit: Option<usize>,
     api: Option<crate::api::ApiOptions>,
-    api_max_body: Option<usize>,
-    api_response_timeout: Option<Duration>,
-    cors_origins: Option<String>,
+    /// Builder calls that change settings, applied over the environment's in order.
+    settings: Vec<Setting>,
 }
+
+/// One builder call that changes a setting; `Err` explains a value it refuses.
+type Setting = Box<dyn FnOnce(&mut Config) -> Result<()> + Send>;
 
 impl Default for Edri {
     fn default() -> Self {
@@ -66,17 +62,8 @@ impl Edri {
     pub fn new() -> Self {
         Self {
             managers: Vec::new(),
-            request_timeout: None,
-            queue_capacity: None,
-            cache_timeout: None,
-            cache_size: None,
-            shutdown_timeout: None,
-            health_period: None,
-            health_failure_limit: None,
             api: None,
-            api_max_body: None,
-            api_response_timeout: None,
-            cors_origins: None,
+            settings: Vec::new(),
         }
     }
 
@@ -155,27 +142,6 @@ impl Edri {
         self
     }
 
-    /// The largest request body or WebSocket message the API takes, in bytes
-    /// (`EDRI_MAX_BODY_SIZE`, 4 MiB).
-    pub fn api_max_body(mut self, bytes: usize) -> Self {
-        self.api_max_body = Some(bytes.max(1));
-        self
-    }
-
-    /// How long the API waits for an answer before it replies 504 (`EDRI_API_RESPONSE_TIMEOUT`,
-    /// 30 s).
-    pub fn api_response_timeout(mut self, timeout: Duration) -> Self {
-        self.api_response_timeout = Some(timeout);
-        self
-    }
-
-    /// The origins CORS allows: `"*"`, or a comma-separated list such as
-    /// `"https://app.example, http://localhost:3000"` (`EDRI_CORS_ORIGINS`; none by default).
-    pub fn cors_origins(mut self, origins: impl Into<String>) -> Self {
-        self.cors_origins = Some(origins.into());
-        self
-    }
-
     fn api_options(&mut self) -> &mut crate::api::ApiOptions {
         self.api.get_or_insert_with(|| crate::api::ApiOptions {
             addr: None,
@@ -183,79 +149,22 @@ impl Edri {
         })
     }
 
-    /// How long `ask` waits for an answer by default (`EDRI_REQUEST_TIMEOUT`, 30 s).
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.request_timeout = Some(timeout);
-        self
-    }
-
-    /// The queue capacity of managers that set none (`EDRI_QUEUE_CAPACITY`, 1024).
-    pub fn queue_capacity(mut self, capacity: usize) -> Self {
-        self.queue_capacity = Some(capacity.max(1));
-        self
-    }
-
-    /// How long a notification nobody subscribes to is kept for a late subscriber
-    /// (`EDRI_CACHE_TIMEOUT`, 30 s).
-    pub fn cache_timeout(mut self, window: Duration) -> Self {
-        self.cache_timeout = Some(window);
-        self
-    }
-
-    /// How many such notifications are kept at most (`EDRI_CACHE_SIZE`, 10 000); the oldest
-    /// is dropped, with a warning, to make room.
-    pub fn cache_size(mut self, size: usize) -> Self {
-        self.cache_size = Some(size);
-        self
-    }
-
-    /// How long shutdown waits for managers to finish their queues (`EDRI_SHUTDOWN_TIMEOUT`, 10 s).
-    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
-        self.shutdown_timeout = Some(timeout);
-        self
-    }
-
-    /// How often every manager is sent a health check (`EDRI_HEALTH_CHECK_TIMEOUT`, 10 s).
-    /// A zero period is taken as one millisecond.
-    pub fn health_period(mut self, period: Duration) -> Self {
-        self.health_period = Some(period.max(Duration::from_millis(1)));
-        self
-    }
-
-    /// After how many periods without an answer a manager turns ERROR; it turns WARNING after
-    /// half as many (`EDRI_HEALTH_CHECK_FAILURE_LIMIT`, 3: WARNING after 2 periods, ERROR after 4).
-    pub fn health_failure_limit(mut self, limit: usize) -> Self {
-        self.health_failure_limit = Some(limit.max(1));
-        self
-    }
-
-    fn config(&self) -> Result<Config> {
+    /// The settings: defaults, then the environment, then the builder calls in order.
+    fn config(&mut self) -> Result<Config> {
         let mut config = Config::from_env()?;
-        config.request_timeout = self.request_timeout.unwrap_or(config.request_timeout);
-        config.queue_capacity = self.queue_capacity.unwrap_or(config.queue_capacity);
-        config.unrouted_window = self.cache_timeout.unwrap_or(config.unrouted_window);
-        config.unrouted_capacity = self.cache_size.unwrap_or(config.unrouted_capacity);
-        config.shutdown_timeout = self.shutdown_timeout.unwrap_or(config.shutdown_timeout);
-        config.health_period = self.health_period.unwrap_or(config.health_period);
-        config.health_failure_limit = self
-            .health_failure_limit
-            .unwrap_or(config.health_failure_limit);
-        config.api_max_body = self.api_max_body.unwrap_or(config.api_max_body);
-        config.api_response_timeout = self
-            .api_response_timeout
-            .unwrap_or(config.api_response_timeout);
-        if let Some(origins) = &self.cors_origins {
-            config.cors_origins = Some(origins.clone());
+        for setting in self.settings.drain(..) {
+            setting(&mut config)?;
         }
         Ok(config)
     }
 
     /// Starts the system on the current tokio runtime and returns its handle once every manager
     /// has subscribed, so nothing sent afterwards is lost.
-    pub async fn start(self) -> Result<Handle> {
+    pub async fn start(mut self) -> Result<Handle> {
         Registry::get()?;
+        let config = self.config()?;
         let system = Arc::new(System {
-            router: Arc::new(Router::new(self.config()?)),
+            router: Arc::new(Router::new(config)),
             managers: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
             health: HealthBook::default(),
@@ -308,40 +217,5 @@ impl Edri {
             tracing::info!("stopping");
             handle.shutdown().await
         })
-    }
-}
-
-/// SIGINT and SIGTERM listeners, installed before the system starts.
-struct StopSignal {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl StopSignal {
-    fn listen() -> Result<Self> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            Ok(Self {
-                interrupt: signal(SignalKind::interrupt())?,
-                terminate: signal(SignalKind::terminate())?,
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(Self {})
-    }
-
-    async fn recv(mut self) {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-        }
     }
 }
