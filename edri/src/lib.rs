@@ -51,6 +51,7 @@ mod event;
 pub mod events;
 mod failure;
 pub mod health;
+mod log_throttle;
 mod mailbox;
 mod manager;
 mod request;
@@ -78,7 +79,7 @@ pub use responder::{IntoAnswer, Responder};
 /// `response = Type` with `#[serde(crate = "edri::serde")]`, without a dependency of your own.
 pub use serde;
 pub use subscription::Subscription;
-pub use system::{Edri, Handle, Pending};
+pub use system::{Edri, Handle, Pending, StopSignal};
 pub use value::{Value, ValueError};
 pub use worker::{Message, Mode, Work, Worker, WorkerHandle};
 

@@ -9,12 +9,14 @@ use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use crate::config::Config;
+use crate::log_throttle::LogThrottle;
 use crate::mailbox::{Delivery, Mailbox, Refused};
 use crate::responder::{Answer, AnswerSender};
 
@@ -116,6 +118,8 @@ pub(crate) struct Router {
     next_subscriber: AtomicU64,
     pub(crate) config: Config,
     pub(crate) stats: RouterStats,
+    /// One warning per period for dropped notifications, however many there are.
+    drop_log: LogThrottle,
 }
 
 impl Router {
@@ -126,6 +130,7 @@ impl Router {
             next_subscriber: AtomicU64::new(1),
             config,
             stats: RouterStats::default(),
+            drop_log: LogThrottle::new(Duration::from_secs(10)),
         }
     }
 
@@ -254,11 +259,9 @@ impl Router {
         self.expire(&mut kept, now);
         if kept.len() >= self.config.unrouted_capacity {
             if let Some(oldest) = kept.pop_front() {
-                self.stats.unrouted_dropped.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(
-                    event = oldest.event_name,
-                    capacity = self.config.unrouted_capacity,
-                    "the cache of notifications without subscriber is full: dropped the oldest"
+                self.drop_unrouted(
+                    oldest.event_name,
+                    "the cache of notifications without subscriber is full (EDRI_CACHE_SIZE)",
                 );
             }
         }
@@ -274,10 +277,26 @@ impl Router {
                 event: event.clone(),
             });
         } else {
-            self.stats.unrouted_dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(event = event_name, "no subscriber and no cache: dropped");
+            self.drop_unrouted(
+                event_name,
+                "no subscriber, and the cache is off (EDRI_CACHE_SIZE=0)",
+            );
         }
         None
+    }
+
+    /// Counts a notification dropped for want of a subscriber, and logs a summary of the drops
+    /// at most once per period.
+    fn drop_unrouted(&self, event_name: &'static str, why: &'static str) {
+        let total = self.stats.unrouted_dropped.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(count) = self.drop_log.tick() {
+            tracing::warn!(
+                event = event_name,
+                dropped = count,
+                total,
+                "notifications without subscriber dropped: {why}"
+            );
+        }
     }
 
     fn expire(&self, kept: &mut VecDeque<Kept>, now: Instant) {
@@ -285,11 +304,9 @@ impl Router {
             if now.duration_since(oldest.at) < self.config.unrouted_window {
                 break;
             }
-            self.stats.unrouted_dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                event = oldest.event_name,
-                window = ?self.config.unrouted_window,
-                "no manager subscribed in time: dropped"
+            self.drop_unrouted(
+                oldest.event_name,
+                "no manager subscribed within EDRI_CACHE_TIMEOUT",
             );
             kept.pop_front();
         }

@@ -11,8 +11,10 @@ use edri::prelude::*;
 use futures_util::future::join_all;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
+use tokio::time::{timeout, Instant};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -71,6 +73,13 @@ pub struct Relay {
 #[event(notification, ws)]
 pub struct Chat {
     pub text: String,
+}
+
+/// Numbers of two kinds, for `in` lists: `2` must match `2.0`, and `u64::MAX` only itself.
+#[event(notification, ws)]
+pub struct Sample {
+    pub big: u64,
+    pub ratio: f64,
 }
 
 /// Not exposed to the API.
@@ -859,5 +868,282 @@ async fn a_notification_kept_for_a_late_subscriber_reaches_the_first_client_to_r
     client.register("relay", json!({})).await;
     server.relay("marker", 0).await;
     assert_eq!(counts_until_marker(&mut client).await, vec![1]);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_filter_over_the_budget_is_refused_and_the_connection_stays_usable() {
+    let server = server_with(|edri| edri.api_ws_filter_limits(10, 200)).await;
+    let mut client = server.client().await;
+
+    // The condition and its ten items: 11.
+    let list: Vec<i64> = (0..10).collect();
+    let answer = client
+        .call(json!({"command": "register", "event": "relay", "id": 1,
+                     "paramSet": {"count": {"in": list}}}))
+        .await;
+    assert_failed(
+        &answer,
+        json!("register"),
+        400,
+        "11 items (conditions and `in` items), over the limit of 10 per client \
+         (EDRI_API_WS_MAX_FILTER_ITEMS)",
+    );
+    assert_eq!(answer["id"], 1);
+
+    // One condition, but 302 bytes of operand.
+    let answer = client
+        .call(json!({"command": "register", "event": "relay", "id": 2,
+                     "paramSet": {"token": "x".repeat(300)}}))
+        .await;
+    assert_failed(
+        &answer,
+        json!("register"),
+        400,
+        "302 bytes of operands, over the limit of 200 per client \
+         (EDRI_API_WS_MAX_FILTER_BYTES)",
+    );
+    assert_eq!(answer["id"], 2);
+    // Nothing of either was kept.
+    assert!(server.edri.subscribers::<Relay>().is_empty());
+
+    // Still open, still answering, and a filter within the budget works.
+    let answer = client.call(json!({"command": "greet", "name": "ok"})).await;
+    assert_eq!(answer["response"]["data"]["message"], "Hello, ok!");
+    client.register("relay", json!({"token": "ok"})).await;
+    server.relay("ok", 7).await;
+    assert_eq!(client.recv().await["count"], 7);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_filter_budget_spans_events_and_unregister_gives_it_back() {
+    let mut server = server_with(|edri| edri.api_ws_filter_limits(10, 1000)).await;
+    let mut client = server.client().await;
+    // 6 items of the 10.
+    client
+        .register("relay", json!({"count": {"in": [1, 2, 3, 4, 5]}}))
+        .await;
+    let four_texts = json!({"text": {"in": ["a", "b", "c", "d"]}});
+    let register_chat = json!({"command": "register", "event": "chat", "paramSet": four_texts});
+    let answer = client.call(register_chat.clone()).await;
+    assert_failed(
+        &answer,
+        json!("register"),
+        400,
+        "5 items (conditions and `in` items) on top of the 6 this client has registered",
+    );
+    // Up to the limit exactly is fine; one more is not.
+    client
+        .register("relay", json!({"count": {"in": [6, 7, 8]}}))
+        .await;
+    let answer = client
+        .call(json!({"command": "register", "event": "chat", "paramSet": {"text": "a"}}))
+        .await;
+    assert_failed(&answer, json!("register"), 400, "on top of the 10");
+
+    let answer = client
+        .call(json!({"command": "unregister", "event": "relay"}))
+        .await;
+    assert_eq!(answer["response"]["status"], "OK", "{answer}");
+    let answer = client.call(register_chat).await;
+    assert_eq!(answer["response"]["status"], "OK", "{answer}");
+    // The registration is live.
+    server
+        .edri
+        .notify(Chat {
+            text: "b".to_owned(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(server.chats.recv().await.as_deref(), Some("b"));
+    assert_eq!(client.recv().await, json!({"command": "chat", "text": "b"}));
+    server.stop().await;
+}
+
+/// The `(big, ratio)` of the `sample` pushes a client receives before the marker (ratio -1).
+async fn samples_until_marker(client: &mut Client) -> Vec<(u64, f64)> {
+    let mut samples = Vec::new();
+    loop {
+        let push = client.recv().await;
+        assert_eq!(push["command"], "sample", "{push}");
+        let ratio = push["ratio"].as_f64().expect("a ratio");
+        if ratio == -1.0 {
+            return samples;
+        }
+        samples.push((push["big"].as_u64().expect("a big"), ratio));
+    }
+}
+
+#[tokio::test]
+async fn a_large_in_list_matches_exactly_its_members() {
+    let server = server().await;
+    // 9 000 even numbers and u64::MAX: within the default budget of 10 000 items.
+    let mut bigs: Vec<u64> = (0..9_000).map(|n| n * 2).collect();
+    bigs.push(u64::MAX);
+    let mut by_big = server.client().await;
+    by_big
+        .register("sample", json!({"big": {"in": bigs}}))
+        .await;
+    by_big.register("sample", json!({"ratio": -1})).await;
+    // Whole numbers, fractions and text read as numbers.
+    let mut by_ratio = server.client().await;
+    by_ratio
+        .register("sample", json!({"ratio": {"in": [2, 0.5, "1.25"]}}))
+        .await;
+    by_ratio.register("sample", json!({"ratio": -1})).await;
+
+    let samples = [
+        (0, 0.0),
+        (1, 2.0),
+        (2, 2.5),
+        (17_998, 0.5),
+        (17_999, 1.25),
+        (18_000, 1.0),
+        (u64::MAX, 3.0),
+        (u64::MAX - 1, 2.000_000_1),
+        // The marker.
+        (5, -1.0),
+    ];
+    for (big, ratio) in samples {
+        server.edri.notify(Sample { big, ratio }).await.unwrap();
+    }
+    let bigs: Vec<u64> = samples_until_marker(&mut by_big)
+        .await
+        .into_iter()
+        .map(|(big, _)| big)
+        .collect();
+    assert_eq!(bigs, vec![0, 2, 17_998, u64::MAX]);
+    let ratios: Vec<f64> = samples_until_marker(&mut by_ratio)
+        .await
+        .into_iter()
+        .map(|(_, ratio)| ratio)
+        .collect();
+    assert_eq!(ratios, vec![2.0, 0.5, 1.25]);
+    server.stop().await;
+}
+
+/// A WebSocket client that reads raw frames and so never answers a ping, as a vanished peer
+/// would not.
+struct RawClient {
+    reader: BufReader<TcpStream>,
+}
+
+impl RawClient {
+    /// Opens the connection with a handshake written by hand.
+    async fn connect(addr: SocketAddr) -> RawClient {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: {addr}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut status = String::new();
+        reader.read_line(&mut status).await.unwrap();
+        assert!(status.starts_with("HTTP/1.1 101"), "{status}");
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).await.unwrap();
+            if line == "\r\n" {
+                return RawClient { reader };
+            }
+        }
+    }
+
+    /// The next frame's opcode and payload (a server's frames are not masked); `None` once
+    /// the server has let go of the connection.
+    async fn frame(&mut self) -> Option<(u8, Vec<u8>)> {
+        let mut head = [0; 2];
+        if self.reader.read_exact(&mut head).await.is_err() {
+            return None;
+        }
+        assert_eq!(head[1] & 0x80, 0, "a masked frame from the server");
+        let length = match head[1] & 0x7f {
+            126 => u64::from(self.reader.read_u16().await.unwrap()),
+            127 => self.reader.read_u64().await.unwrap(),
+            short => u64::from(short),
+        };
+        let mut payload = vec![0; usize::try_from(length).unwrap()];
+        self.reader.read_exact(&mut payload).await.unwrap();
+        Some((head[0] & 0x0f, payload))
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_answers_no_pings_is_closed_after_two() {
+    const INTERVAL: Duration = Duration::from_millis(150);
+    const PING: u8 = 0x9;
+    const CLOSE: u8 = 0x8;
+    let server = server_with(|edri| edri.api_ws_ping_interval(INTERVAL)).await;
+    let mut raw = RawClient::connect(server.addr).await;
+    let connected = Instant::now();
+    // Bounded as a whole: a server that never gave up would ping forever.
+    let close = timeout(PATIENCE, async {
+        let mut pings = 0;
+        loop {
+            match raw.frame().await {
+                Some((PING, _)) => pings += 1,
+                Some((CLOSE, payload)) => {
+                    assert_eq!(pings, 2, "pings before the Close");
+                    return payload;
+                }
+                other => panic!("expected pings then a Close, got {other:?}"),
+            }
+            assert!(pings <= 2, "a third ping, and no Close");
+        }
+    })
+    .await
+    .expect("no Close in time");
+    let closed = Instant::now();
+    // The Close goes when a third ping is due, three intervals in; never before two.
+    assert!(
+        closed - connected >= INTERVAL * 2,
+        "closed after {:?}",
+        closed - connected
+    );
+    assert!(close.len() >= 2, "a Close without a code: {close:?}");
+    assert_eq!(u16::from_be_bytes([close[0], close[1]]), 1008);
+    assert_eq!(String::from_utf8_lossy(&close[2..]), "no answer to 2 pings");
+    // The server lets go at once rather than waiting for a Close from a peer that answers
+    // nothing.
+    let end = timeout(PATIENCE, raw.frame())
+        .await
+        .expect("no end in time");
+    assert_eq!(end, None);
+    assert!(
+        closed.elapsed() < Duration::from_secs(2),
+        "the server held the connection {:?} after its Close",
+        closed.elapsed()
+    );
+    // Other clients are unaffected.
+    let mut other = server.client().await;
+    let answer = other.call(json!({"command": "greet", "name": "b"})).await;
+    assert_eq!(answer["response"]["status"], "OK");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_reads_answers_the_pings_and_stays_connected() {
+    const INTERVAL: Duration = Duration::from_millis(100);
+    let server = server_with(|edri| edri.api_ws_ping_interval(INTERVAL)).await;
+    let mut client = server.client().await;
+    // Six pings are twice the three intervals a silent client lasts. tungstenite answers
+    // each Pong as the next read begins.
+    let mut pings = 0;
+    while pings < 6 {
+        let next = timeout(PATIENCE, client.socket.next())
+            .await
+            .expect("no ping in time");
+        match next {
+            Some(Ok(Message::Ping(_))) => pings += 1,
+            other => panic!("expected pings, got {other:?}"),
+        }
+    }
+    let answer = client
+        .call(json!({"command": "greet", "name": "alive"}))
+        .await;
+    assert_eq!(answer["response"]["data"]["message"], "Hello, alive!");
+    client.close().await;
     server.stop().await;
 }

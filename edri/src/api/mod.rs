@@ -5,10 +5,13 @@
 //! [`Edri::start_api_default`](crate::Edri::start_api_default) (`EDRI_HOST`:`EDRI_PORT`,
 //! 127.0.0.1:8080 by default). See `docs/api.md`.
 
+mod deadline;
+mod origin;
 mod pages;
 mod params;
 mod reply;
 mod rest;
+mod server;
 mod ws;
 
 use std::any::Any;
@@ -21,6 +24,8 @@ use axum::response::IntoResponse;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use self::origin::OriginPolicy;
+use crate::config::ApiLimits;
 use crate::event::Registry;
 use crate::request::first_answer_erased;
 use crate::router::Router;
@@ -47,8 +52,9 @@ pub(crate) struct ApiOptions {
 pub(crate) struct ApiState {
     pub(crate) router: Arc<Router>,
     pub(crate) handle: Handle,
-    pub(crate) max_body: usize,
-    pub(crate) timeout: Duration,
+    pub(crate) limits: ApiLimits,
+    /// Which browser origins may use the API.
+    pub(crate) origins: OriginPolicy,
     /// Turns true when the API stops: open WebSockets close.
     pub(crate) stopping: watch::Receiver<bool>,
     /// What the API sent into the system, for the topology.
@@ -68,7 +74,7 @@ impl ApiState {
         match info.kind {
             EventKind::Request => {
                 let answers = self.router.request(type_id, info.name, event).await;
-                first_answer_erased(info.name, answers, self.timeout)
+                first_answer_erased(info.name, answers, self.limits.response_timeout)
                     .await
                     .map_err(ApiError::from)
             }
@@ -118,11 +124,12 @@ pub(crate) async fn serve(handle: Handle, options: ApiOptions) -> Result<ApiServ
         })?;
     let local = listener.local_addr()?;
     let (stop, stopping) = watch::channel(false);
+    let origins = OriginPolicy::new(config.cors_origins.clone());
     let state = Arc::new(ApiState {
         router: router.clone(),
         handle,
-        max_body: config.api_max_body,
-        timeout: config.api_response_timeout,
+        limits: config.api.clone(),
+        origins: origins.clone(),
         stopping: stopping.clone(),
         sent: Default::default(),
     });
@@ -141,23 +148,18 @@ pub(crate) async fn serve(handle: Handle, options: ApiOptions) -> Result<ApiServ
         // A route on a path edri serves is a startup error, not a panic.
         app = without_route_panic("customize_api", || customize(app))?;
     }
+    // Outside the user's layers, so that a forged request never reaches them.
+    if config.csrf_check() {
+        app = app.layer(axum::middleware::from_fn(move |request, next| {
+            origin::csrf_check(origins.clone(), request, next)
+        }));
+    }
     // Outermost, so the user's layers (authentication) never see a preflight; and only when
     // asked for, because the CORS layer answers every OPTIONS request itself.
-    if let Some(origins) = config.cors_origins.as_deref() {
-        app = app.layer(cors(origins)?);
+    if let Some(allowed) = &config.cors_origins {
+        app = app.layer(origin::cors(allowed));
     }
-    let mut stopped = stopping;
-    let task = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        };
-        if let Err(error) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(%error, "the API server failed");
-        }
-    });
+    let task = tokio::spawn(server::serve(listener, app, config.api.clone(), stopping));
     tracing::info!(addr = %local, "API listening");
     Ok(ApiServer {
         addr: local,
@@ -178,34 +180,4 @@ pub(crate) fn without_route_panic(
             crate::manager::panic_message(panic.as_ref())
         ))
     })
-}
-
-/// CORS from `EDRI_CORS_ORIGINS`: `*` (any origin, no credentials), or a comma-separated list of
-/// origins (credentials allowed). The methods and headers a preflight asks for are allowed, so
-/// `Authorization` works (browsers do not apply `Access-Control-Allow-Headers: *` to it).
-fn cors(origins: &str) -> Result<tower_http::cors::CorsLayer> {
-    use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
-    let layer = CorsLayer::new()
-        .allow_methods(AllowMethods::mirror_request())
-        .allow_headers(AllowHeaders::mirror_request());
-    if origins.trim() == "*" {
-        return Ok(layer.allow_origin(AllowOrigin::any()));
-    }
-    let list = origins
-        .split(',')
-        .map(str::trim)
-        .filter(|origin| !origin.is_empty())
-        .map(|origin| {
-            origin
-                .parse::<axum::http::HeaderValue>()
-                .map_err(|_| Error::InvalidEnv {
-                    name: "EDRI_CORS_ORIGINS",
-                    value: origins.to_owned(),
-                    reason: format!("`{origin}` is not a valid origin"),
-                })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(layer
-        .allow_origin(AllowOrigin::list(list))
-        .allow_credentials(true))
 }

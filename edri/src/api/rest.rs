@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
 use serde_json::Value;
 
+use super::deadline::BodyTimeout;
 use super::params::Params;
 use super::reply::{self, ApiError};
 use super::ApiState;
@@ -112,7 +113,7 @@ async fn answer(
         .await
         .map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     params.add_text(path.0)?;
-    add_body(&mut params, &parts.headers, body, state.max_body).await?;
+    add_body(&mut params, &parts.headers, body, state.limits.max_body).await?;
     let event = params.decode()?;
     let answer = state.dispatch(info, event).await?;
     match info.kind {
@@ -142,12 +143,13 @@ async fn add_body(
         return Err(too_large());
     }
     let bytes = axum::body::to_bytes(body, limit).await.map_err(|error| {
-        match error
-            .into_inner()
-            .downcast::<http_body_util::LengthLimitError>()
-        {
-            Ok(_) => too_large(),
-            Err(error) => ApiError::bad_request(format!("cannot read the body: {error}")),
+        let error = error.into_inner();
+        if caused_by::<http_body_util::LengthLimitError>(&*error) {
+            too_large()
+        } else if caused_by::<BodyTimeout>(&*error) {
+            ApiError::new(StatusCode::REQUEST_TIMEOUT, BodyTimeout.to_string())
+        } else {
+            ApiError::bad_request(format!("cannot read the body: {error}"))
         }
     })?;
     if bytes.is_empty() {
@@ -157,8 +159,14 @@ async fn add_body(
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .unwrap_or("application/json");
-    let mime = content_type.split(';').next().unwrap_or("").trim();
-    match mime {
+    // Media types are case-insensitive (RFC 9110, 8.3.1).
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match mime.as_str() {
         "application/json" | "" => {
             let value: Value = serde_json::from_slice(&bytes)
                 .map_err(|error| ApiError::bad_request(format!("malformed JSON body: {error}")))?;
@@ -181,6 +189,18 @@ async fn add_body(
             ),
         )),
     }
+}
+
+/// Whether `error`, or an error it wraps, is a `T`.
+fn caused_by<T: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error.is::<T>() {
+            return true;
+        }
+        current = error.source();
+    }
+    false
 }
 
 pub(crate) fn json_kind(value: &Value) -> &'static str {

@@ -1,15 +1,21 @@
 //! One WebSocket connection: frames in, answers and pushes out, until either side closes.
+//!
+//! The client is pinged every `EDRI_API_WS_PING_INTERVAL`; one that leaves two pings in a row
+//! unanswered is closed (1008), since TCP alone can take hours to notice a peer that vanished.
 
 use std::any::TypeId;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
 use axum::extract::ws::{close_code, CloseFrame, Message, Utf8Bytes, WebSocket};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 
+use super::filter::{Budget, Cost, Filter};
 use super::frame::{self, BadFrame, Parsed};
 use super::hub::{Client, Kicked, Outbox, TooManyFilters, MAX_FILTERS};
 use super::Shared;
@@ -28,6 +34,9 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Close through.
 const LINGER: Duration = Duration::from_millis(500);
 
+/// How many pings in a row a client may leave unanswered; at the next one due, it is closed.
+const MISSED_PINGS: u32 = 2;
+
 /// How a connection ends.
 enum End {
     /// The client is gone, or closed: there is nothing more to send.
@@ -38,17 +47,29 @@ enum End {
     Close {
         code: u16,
         reason: String,
-        /// Whether tungstenite still reads (it stops after a broken frame).
-        readable: bool,
+        /// What to do once the Close is sent.
+        then: AfterClose,
     },
 }
 
+/// What a closing server does once its Close frame is sent.
+enum AfterClose {
+    /// Reads until the client's Close, which completes the handshake.
+    Drain,
+    /// Holds the socket a moment (see [`LINGER`]): tungstenite reads no more after a broken
+    /// frame.
+    Linger,
+    /// Lets go at once: the client answers nothing, so waiting for it is pointless.
+    LetGo,
+}
+
 impl End {
+    /// A Close after which the client's own Close is awaited.
     fn close(code: u16, reason: impl Into<String>) -> Self {
         End::Close {
             code,
             reason: reason.into(),
-            readable: true,
+            then: AfterClose::Drain,
         }
     }
 }
@@ -58,6 +79,54 @@ enum Next {
     Send(Utf8Bytes),
     Answer(Result<Utf8Bytes, tokio::task::JoinError>),
     Received(Option<Result<Message, axum::Error>>),
+    Ping,
+}
+
+/// The pings that tell a live client from a vanished one.
+struct Liveness {
+    interval: Duration,
+    ticks: Interval,
+    /// Pings due since the client's last Pong.
+    unanswered: u32,
+}
+
+impl Liveness {
+    /// Counts from now, as the connection opens.
+    fn new(interval: Duration) -> Self {
+        // The first ping is due one interval in: the handshake just showed the client alive.
+        // (The settings keep the interval within a year, so the sum cannot overflow.)
+        let mut ticks = tokio::time::interval_at(Instant::now() + interval, interval);
+        // A connection held up (by a large frame, say) pings once when free, not in a burst.
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Self {
+            interval,
+            ticks,
+            unanswered: 0,
+        }
+    }
+
+    /// A ping is due: counts it, or ends the connection when the client left the last
+    /// [`MISSED_PINGS`] unanswered.
+    fn due(&mut self) -> Result<(), End> {
+        if self.unanswered >= MISSED_PINGS {
+            tracing::debug!(
+                interval = ?self.interval,
+                "closing a WebSocket client that answers no pings"
+            );
+            return Err(End::Close {
+                code: close_code::POLICY,
+                reason: format!("no answer to {MISSED_PINGS} pings"),
+                then: AfterClose::LetGo,
+            });
+        }
+        self.unanswered += 1;
+        Ok(())
+    }
+
+    /// Any Pong shows the client alive, even one it sent unasked.
+    fn answered(&mut self) {
+        self.unanswered = 0;
+    }
 }
 
 /// Serves one upgraded connection until it ends, then removes its registrations.
@@ -66,12 +135,13 @@ pub(super) async fn serve(shared: Arc<Shared>, socket: WebSocket) {
     let mut connection = Connection {
         stopping: shared.state.stopping.clone(),
         in_flight: shared.state.router.config.queue_capacity,
+        liveness: Liveness::new(shared.state.limits.ws_ping_interval),
         shared,
         socket,
         client,
         outbox,
         kicked,
-        registered: HashSet::new(),
+        registered: HashMap::new(),
         calls: JoinSet::new(),
     };
     let end = connection.run().await;
@@ -85,8 +155,10 @@ struct Connection {
     outbox: Outbox,
     kicked: Kicked,
     stopping: watch::Receiver<bool>,
-    /// The notification types this client registered for.
-    registered: HashSet<TypeId>,
+    liveness: Liveness,
+    /// The notification types this client registered for, and what their filters cost of
+    /// its budget.
+    registered: HashMap<TypeId, Cost>,
     /// The commands being answered; dropping the connection aborts them.
     calls: JoinSet<Utf8Bytes>,
     /// At most this many commands in flight: beyond, the connection stops reading frames.
@@ -104,24 +176,35 @@ impl Connection {
                 biased;
                 _ = self.stopping.wait_for(|stop| *stop) => return stopping(),
                 () = self.kicked.wait() => return slow(&self.outbox),
+                _ = self.liveness.ticks.tick() => Next::Ping,
                 Some(done) = self.calls.join_next(), if !self.calls.is_empty() => Next::Answer(done),
                 Some(push) = self.outbox.recv() => Next::Send(push),
                 message = self.socket.recv(), if reading => Next::Received(message),
             };
             let outgoing = match next {
-                Next::Send(text) | Next::Answer(Ok(text)) => text,
+                Next::Send(text) | Next::Answer(Ok(text)) => Message::Text(text),
+                Next::Ping => {
+                    // While the connection does not read (too many commands in flight), the
+                    // client's Pong would go unseen, so such a ping is not held against it.
+                    if reading {
+                        if let Err(end) = self.liveness.due() {
+                            return end;
+                        }
+                    }
+                    Message::Ping(Bytes::new())
+                }
                 Next::Answer(Err(error)) => {
                     // The calls only await the router; a panic there is a bug in edri.
                     tracing::error!(%error, "a WebSocket command failed without an answer");
                     continue;
                 }
                 Next::Received(Some(Ok(message))) => match self.receive(message) {
-                    Ok(Some(reply)) => reply,
+                    Ok(Some(reply)) => Message::Text(reply),
                     Ok(None) => continue,
                     Err(end) => return end,
                 },
                 Next::Received(Some(Err(error))) => {
-                    return broken(&error, self.shared.state.max_body)
+                    return broken(&error, self.shared.state.limits.max_body)
                 }
                 Next::Received(None) => return End::Gone,
             };
@@ -146,8 +229,12 @@ impl Connection {
                 .text(),
             )),
             Message::Close(_) => Err(End::ClosedByClient),
+            Message::Pong(_) => {
+                self.liveness.answered();
+                Ok(None)
+            }
             // tungstenite answers pings itself.
-            Message::Ping(_) | Message::Pong(_) => Ok(None),
+            Message::Ping(_) => Ok(None),
         }
     }
 
@@ -173,27 +260,35 @@ impl Connection {
                 });
                 None
             }
-            Ok(Parsed::Register { info, filter, echo }) => {
+            Ok(Parsed::Register {
+                info,
+                param_set,
+                echo,
+            }) => {
+                let budget = Budget::new(&self.shared.state.limits, self.spent());
+                let filter = match Filter::compile(info, param_set, &budget) {
+                    Ok(filter) => filter,
+                    Err(error) => return Some(refused(&echo, error)),
+                };
+                let cost = filter.cost();
                 match hub.register(&self.client, info, filter) {
                     Ok(()) => {
-                        self.registered.insert((info.type_id)());
+                        let spent = self.registered.entry((info.type_id)()).or_default();
+                        *spent = spent.plus(cost);
                         Some(frame::answer(echo, success_body(Value::Null)))
                     }
-                    Err(TooManyFilters) => Some(
-                        BadFrame::new(
-                            Value::from(frame::REGISTER),
-                            echo.get("id").cloned(),
-                            ApiError::bad_request(format!(
-                                "a client may register at most {MAX_FILTERS} filters for `{}`",
-                                info.name
-                            )),
-                        )
-                        .text(),
-                    ),
+                    Err(TooManyFilters) => Some(refused(
+                        &echo,
+                        ApiError::bad_request(format!(
+                            "a client may register at most {MAX_FILTERS} filters for `{}`",
+                            info.name
+                        )),
+                    )),
                 }
             }
             Ok(Parsed::Unregister { info, echo }) => {
                 let type_id = (info.type_id)();
+                // Gives the filters' cost back to the client's budget.
                 self.registered.remove(&type_id);
                 if hub.unregister(self.client.id, type_id) {
                     Some(frame::answer(echo, success_body(Value::Null)))
@@ -204,44 +299,60 @@ impl Connection {
         }
     }
 
-    /// Sends a frame; a client that stops reading is still closed when it falls behind or the
-    /// API stops.
-    async fn send(&mut self, text: Utf8Bytes) -> Result<(), End> {
-        tokio::select! {
-            biased;
-            sent = self.socket.send(Message::Text(text)) => sent.map_err(|_| End::Gone),
-            () = self.kicked.wait() => Err(slow(&self.outbox)),
-            _ = self.stopping.wait_for(|stop| *stop) => Err(stopping()),
+    /// What this client's filters hold, across every event.
+    fn spent(&self) -> Cost {
+        self.registered
+            .values()
+            .fold(Cost::default(), |total, cost| total.plus(*cost))
+    }
+
+    /// Sends a frame; a client that stops reading is still closed when it falls behind, when
+    /// it misses its pings, or when the API stops.
+    async fn send(&mut self, message: Message) -> Result<(), End> {
+        let sending = self.socket.send(message);
+        tokio::pin!(sending);
+        loop {
+            tokio::select! {
+                biased;
+                sent = &mut sending => return sent.map_err(|_| End::Gone),
+                () = self.kicked.wait() => return Err(slow(&self.outbox)),
+                _ = self.stopping.wait_for(|stop| *stop) => return Err(stopping()),
+                // A frame this long on its way means the client does not read: the ping due
+                // cannot even go out, so it counts as unanswered.
+                _ = self.liveness.ticks.tick() => self.liveness.due()?,
+            }
         }
     }
 
     /// Removes the registrations first (so a client that sees the Close can count on them
     /// being gone), then closes.
     async fn finish(mut self, end: End) {
-        for type_id in self.registered.drain() {
+        for (type_id, _) in self.registered.drain() {
             self.shared.hub.unregister(self.client.id, type_id);
         }
         self.calls.abort_all();
         match end {
             End::Gone => {}
             End::ClosedByClient => self.drain().await,
-            End::Close {
-                code,
-                reason,
-                readable,
-            } => {
+            End::Close { code, reason, then } => {
                 let close = Message::Close(Some(CloseFrame {
                     code,
                     reason: Utf8Bytes::from(close_reason(reason)),
                 }));
-                let sent = tokio::time::timeout(CLOSE_TIMEOUT, self.socket.send(close)).await;
+                // A client that answers nothing is likely gone: its Close gets one ping
+                // interval to go out, not the usual wait.
+                let patience = match then {
+                    AfterClose::LetGo => self.liveness.interval.min(CLOSE_TIMEOUT),
+                    AfterClose::Drain | AfterClose::Linger => CLOSE_TIMEOUT,
+                };
+                let sent = tokio::time::timeout(patience, self.socket.send(close)).await;
                 if !matches!(sent, Ok(Ok(()))) {
                     return;
                 }
-                if readable {
-                    self.drain().await;
-                } else {
-                    tokio::time::sleep(LINGER).await;
+                match then {
+                    AfterClose::Drain => self.drain().await,
+                    AfterClose::Linger => tokio::time::sleep(LINGER).await,
+                    AfterClose::LetGo => {}
                 }
             }
         }
@@ -254,6 +365,11 @@ impl Connection {
         })
         .await;
     }
+}
+
+/// The error frame that refuses a `register`.
+fn refused(echo: &Map<String, Value>, error: ApiError) -> Utf8Bytes {
+    BadFrame::new(Value::from(frame::REGISTER), echo.get("id").cloned(), error).text()
 }
 
 fn stopping() -> End {
@@ -292,7 +408,7 @@ fn broken(error: &axum::Error, max_body: usize) -> End {
     End::Close {
         code,
         reason,
-        readable: false,
+        then: AfterClose::Linger,
     }
 }
 

@@ -4,14 +4,21 @@
 //! either a plain value (equality) or an object of operators `eq ne in gt gte lt lte`. Every
 //! condition must hold. Operands are checked against the field's type when the filter is
 //! registered, so a mistake is an error frame at once rather than a filter that never matches.
+//!
+//! Every push tests every filter of its type, so what one client may register is bounded
+//! ([`Budget`]), and `in` lists are hash sets of [`Key`]s: a push costs one lookup per list,
+//! however long.
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
+use std::io;
 
 use serde_json::{Map, Number, Value};
 
 use crate::api::params::{optional_inner, Shape};
 use crate::api::reply::{camel_case, ApiError};
 use crate::api::rest::json_kind;
+use crate::config::ApiLimits;
 use crate::event::FieldInfo;
 use crate::EventInfo;
 
@@ -22,6 +29,8 @@ const OPERATORS: &str = "eq, ne, in, gt, gte, lt, lte";
 #[derive(Debug)]
 pub(super) struct Filter {
     conditions: Vec<Condition>,
+    /// What it takes of its client's [`Budget`], given back when it is unregistered.
+    cost: Cost,
 }
 
 #[derive(Debug)]
@@ -33,18 +42,214 @@ struct Condition {
 
 #[derive(Debug)]
 enum Test {
-    Eq(Value),
-    Ne(Value),
-    In(Vec<Value>),
+    Eq(Key),
+    Ne(Key),
+    In(HashSet<Key>),
     /// `gt gte lt lte`: the field compared with the operand must give one of these orderings.
     Order(Value, &'static [Ordering]),
 }
 
+/// A value reduced to what equality looks at, so that equal values hash alike: `2` and `2.0`
+/// are one number, and whole numbers stay exact (`u64::MAX` is not `u64::MAX - 1`, as it
+/// would be as an `f64`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum Key {
+    Null,
+    Bool(bool),
+    /// A whole number: any `i64` or `u64`, and a float without a fraction (so `2.0`, and
+    /// `-0.0` as 0).
+    Whole(i128),
+    /// Any other number (one with a fraction, or whole beyond ±2^127), by its bits: serde_json
+    /// has no NaN, and `-0.0` is whole, so equal numbers have equal bits.
+    Float(u64),
+    Text(String),
+    /// An array or an object, by its JSON text (object keys are sorted, so it is canonical).
+    Json(String),
+}
+
+impl Key {
+    /// The key of a value: of an operand as the filter is compiled, of a field at each push.
+    pub(super) fn of(value: &Value) -> Key {
+        match value {
+            Value::Null => Key::Null,
+            Value::Bool(flag) => Key::Bool(*flag),
+            Value::Number(number) => Key::number(number),
+            Value::String(text) => Key::Text(text.clone()),
+            Value::Array(_) | Value::Object(_) => Key::Json(value.to_string()),
+        }
+    }
+
+    /// Numbers compare by value, whatever their JSON form.
+    fn number(number: &Number) -> Key {
+        if let Some(whole) = whole(number) {
+            return Key::Whole(whole);
+        }
+        match number.as_f64() {
+            // Within ±2^127 the cast is exact; beyond, it would saturate and make unequal
+            // floats one key.
+            Some(float) if float.fract() == 0.0 && float.abs() < I128_BOUND => {
+                Key::Whole(float as i128)
+            }
+            Some(float) => Key::Float(float.to_bits()),
+            // Only with serde_json's `arbitrary_precision`, which edri does not enable.
+            None => Key::Json(number.to_string()),
+        }
+    }
+}
+
+/// 2^127: the floats below it in magnitude fit in an `i128`.
+const I128_BOUND: f64 = 170_141_183_460_469_231_731_687_303_715_884_105_728.0;
+
+/// What filters hold: conditions plus `in` items, and bytes of operands as JSON text.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Cost {
+    items: usize,
+    bytes: usize,
+}
+
+impl Cost {
+    /// The two costs together.
+    pub(super) fn plus(self, other: Cost) -> Cost {
+        Cost {
+            items: self.items + other.items,
+            bytes: self.bytes + other.bytes,
+        }
+    }
+}
+
+/// What one client's filters may hold in all (across every event), and what they hold
+/// already.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Budget {
+    max: Cost,
+    spent: Cost,
+}
+
+impl Budget {
+    /// The limits of `EDRI_API_WS_MAX_FILTER_ITEMS` and `EDRI_API_WS_MAX_FILTER_BYTES`, with
+    /// `spent` already registered.
+    pub(super) fn new(limits: &ApiLimits, spent: Cost) -> Self {
+        Self {
+            max: Cost {
+                items: limits.ws_max_filter_items,
+                bytes: limits.ws_max_filter_bytes,
+            },
+            spent,
+        }
+    }
+
+    /// The cost of a `paramSet` if it fits, counted on the JSON before anything is built.
+    /// Items are counted first, as that only reads lengths: a huge `in` list is refused
+    /// without being walked.
+    fn admit(&self, object: &Map<String, Value>) -> Result<Cost, ApiError> {
+        let items = count_items(object);
+        fits(
+            items,
+            self.spent.items,
+            self.max.items,
+            "items (conditions and `in` items)",
+            "EDRI_API_WS_MAX_FILTER_ITEMS",
+        )?;
+        let bytes = count_bytes(object);
+        fits(
+            bytes,
+            self.spent.bytes,
+            self.max.bytes,
+            "bytes of operands",
+            "EDRI_API_WS_MAX_FILTER_BYTES",
+        )?;
+        Ok(Cost { items, bytes })
+    }
+}
+
+/// Whether `wanted` more of a quantity fits when `spent` of its `max` is taken already; the
+/// error names the limit and its setting.
+fn fits(
+    wanted: usize,
+    spent: usize,
+    max: usize,
+    what: &str,
+    setting: &str,
+) -> Result<(), ApiError> {
+    if spent.saturating_add(wanted) <= max {
+        return Ok(());
+    }
+    let message = if spent == 0 {
+        format!(
+            "filter too large: {wanted} {what}, over the limit of {max} per client \
+             ({setting})"
+        )
+    } else {
+        format!(
+            "filter too large: {wanted} {what} on top of the {spent} this client has \
+             registered, over the limit of {max} per client ({setting}); unregister some \
+             first"
+        )
+    };
+    Err(ApiError::bad_request(message))
+}
+
+/// Each condition counts 1, and each item of an `in` list 1 more.
+fn count_items(object: &Map<String, Value>) -> usize {
+    object
+        .values()
+        .map(|spec| match spec {
+            Value::Object(operators) => operators
+                .iter()
+                .map(|(operator, operand)| match (operator.as_str(), operand) {
+                    ("in", Value::Array(items)) => 1 + items.len(),
+                    _ => 1,
+                })
+                .sum(),
+            _ => 1,
+        })
+        .sum()
+}
+
+/// The length of every operand as JSON text (an `in` list counts as its array).
+fn count_bytes(object: &Map<String, Value>) -> usize {
+    // Saturating, since `json_len` answers `usize::MAX` for what it cannot measure.
+    object
+        .values()
+        .map(|spec| match spec {
+            Value::Object(operators) => operators
+                .values()
+                .map(json_len)
+                .fold(0, usize::saturating_add),
+            operand => json_len(operand),
+        })
+        .fold(0, usize::saturating_add)
+}
+
+/// The length of a value's JSON text, without building the text.
+fn json_len(value: &Value) -> usize {
+    /// Counts the bytes written to it.
+    struct Counter(usize);
+    impl io::Write for Counter {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    match serde_json::to_writer(&mut counter, value) {
+        Ok(()) => counter.0,
+        // A `Value` always serializes and the counter never fails; were it to, the operand
+        // counts as too large rather than free.
+        Err(_) => usize::MAX,
+    }
+}
+
 impl Filter {
-    /// Reads a `paramSet`; `None` (or `null`) matches every notification of the event.
+    /// Reads a `paramSet` within the client's budget; `None` (or `null`) matches every
+    /// notification of the event.
     pub(super) fn compile(
         info: &'static EventInfo,
         param_set: Option<Value>,
+        budget: &Budget,
     ) -> Result<Filter, ApiError> {
         let object = match param_set {
             None | Some(Value::Null) => Map::new(),
@@ -56,6 +261,7 @@ impl Filter {
                 )))
             }
         };
+        let cost = budget.admit(&object)?;
         let mut conditions = Vec::with_capacity(object.len());
         for (key, spec) in object {
             let field = field(info, &key)?;
@@ -76,11 +282,16 @@ impl Filter {
                 }
                 value => conditions.push(Condition {
                     field: field.name,
-                    test: Test::Eq(operand(field, &key, value)?),
+                    test: Test::Eq(Key::of(&operand(field, &key, value)?)),
                 }),
             }
         }
-        Ok(Filter { conditions })
+        Ok(Filter { conditions, cost })
+    }
+
+    /// What this filter takes of its client's budget.
+    pub(super) fn cost(&self) -> Cost {
+        self.cost
     }
 
     /// Whether a notification, as serialized (declared field names), passes every condition.
@@ -88,9 +299,9 @@ impl Filter {
         self.conditions.iter().all(|condition| {
             let value = event.get(condition.field).unwrap_or(&Value::Null);
             match &condition.test {
-                Test::Eq(operand) => same(value, operand),
-                Test::Ne(operand) => !same(value, operand),
-                Test::In(operands) => operands.iter().any(|operand| same(value, operand)),
+                Test::Eq(operand) => Key::of(value) == *operand,
+                Test::Ne(operand) => Key::of(value) != *operand,
+                Test::In(operands) => operands.contains(&Key::of(value)),
                 Test::Order(operand, wanted) => {
                     compare(value, operand).is_some_and(|ordering| wanted.contains(&ordering))
                 }
@@ -98,7 +309,6 @@ impl Filter {
         })
     }
 }
-
 /// The field `key` names, as declared or in camelCase.
 fn field(info: &'static EventInfo, key: &str) -> Result<&'static FieldInfo, ApiError> {
     info.fields
@@ -127,8 +337,8 @@ fn field(info: &'static EventInfo, key: &str) -> Result<&'static FieldInfo, ApiE
 /// One operator of a filter object.
 fn test(field: &FieldInfo, key: &str, operator: &str, value: Value) -> Result<Test, ApiError> {
     let wanted: &'static [Ordering] = match operator {
-        "eq" => return Ok(Test::Eq(operand(field, key, value)?)),
-        "ne" => return Ok(Test::Ne(operand(field, key, value)?)),
+        "eq" => return Ok(Test::Eq(Key::of(&operand(field, key, value)?))),
+        "ne" => return Ok(Test::Ne(Key::of(&operand(field, key, value)?))),
         "in" => {
             let Value::Array(items) = value else {
                 return Err(ApiError::bad_request(format!(
@@ -138,7 +348,7 @@ fn test(field: &FieldInfo, key: &str, operator: &str, value: Value) -> Result<Te
             };
             let items = items
                 .into_iter()
-                .map(|item| operand(field, key, item))
+                .map(|item| operand(field, key, item).map(|item| Key::of(&item)))
                 .collect::<Result<_, _>>()?;
             return Ok(Test::In(items));
         }
@@ -206,14 +416,6 @@ fn operand(field: &FieldInfo, key: &str, value: Value) -> Result<Value, ApiError
     }
 }
 
-/// Equality, with `2` and `2.0` equal.
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(_), Value::Number(_)) => compare(a, b) == Some(Ordering::Equal),
-        _ => a == b,
-    }
-}
-
 /// The order of two numbers or two texts; anything else (null, mixed kinds) has none, so an
 /// ordering filter never matches it.
 fn compare(a: &Value, b: &Value) -> Option<Ordering> {
@@ -237,10 +439,45 @@ fn whole(n: &Number) -> Option<i128> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::ws::tests::info;
     use serde_json::json;
 
     fn field(name: &'static str, ty: &'static str) -> FieldInfo {
         FieldInfo { name, ty, doc: "" }
+    }
+
+    /// A notification with a field of each kind the tests filter on.
+    fn sample() -> &'static EventInfo {
+        const FIELDS: &[FieldInfo] = &[
+            FieldInfo {
+                name: "big",
+                ty: "u64",
+                doc: "",
+            },
+            FieldInfo {
+                name: "ratio",
+                ty: "f64",
+                doc: "",
+            },
+            FieldInfo {
+                name: "token",
+                ty: "String",
+                doc: "",
+            },
+        ];
+        info("sample", None, FIELDS)
+    }
+
+    /// A budget of `items` and `bytes` of which nothing is spent.
+    fn budget(items: usize, bytes: usize) -> Budget {
+        Budget {
+            max: Cost { items, bytes },
+            spent: Cost::default(),
+        }
+    }
+
+    fn compile(param_set: Value) -> Result<Filter, ApiError> {
+        Filter::compile(sample(), Some(param_set), &budget(1000, 100_000))
     }
 
     #[test]
@@ -258,12 +495,87 @@ mod tests {
     }
 
     #[test]
-    fn numbers_compare_across_representations() {
-        assert!(same(&json!(2), &json!(2.0)));
-        assert!(same(&json!(u64::MAX), &json!(u64::MAX)));
+    fn numbers_order_across_representations() {
+        assert_eq!(compare(&json!(2), &json!(2.0)), Some(Ordering::Equal));
         assert_eq!(compare(&json!(-1), &json!(u64::MAX)), Some(Ordering::Less));
+        assert_eq!(
+            compare(&json!(u64::MAX - 1), &json!(u64::MAX)),
+            Some(Ordering::Less)
+        );
         assert_eq!(compare(&json!("b"), &json!("a")), Some(Ordering::Greater));
         assert_eq!(compare(&Value::Null, &json!(1)), None);
+    }
+
+    #[test]
+    fn equal_numbers_have_one_key_and_whole_numbers_stay_exact() {
+        let key = |value: Value| Key::of(&value);
+        assert_eq!(key(json!(2)), key(json!(2.0)));
+        assert_eq!(key(json!(2)), Key::Whole(2));
+        assert_eq!(key(json!(-3)), key(json!(-3.0)));
+        assert_eq!(key(json!(0)), key(json!(-0.0)));
+        assert_eq!(key(json!(0.5)), key(json!(0.5)));
+        assert_ne!(key(json!(0.5)), key(json!(0.25)));
+        assert_eq!(key(json!(u64::MAX)), Key::Whole(i128::from(u64::MAX)));
+        assert_eq!(key(json!(i64::MIN)), Key::Whole(i128::from(i64::MIN)));
+        // As floats these two are one number; as keys they stay apart.
+        assert_ne!(key(json!(u64::MAX)), key(json!(u64::MAX - 1)));
+        assert_ne!(key(json!(u64::MAX)), key(json!(u64::MAX as f64)));
+        // Beyond i128, a whole float keeps its own bits rather than saturating.
+        assert_ne!(key(json!(1e300)), key(json!(2e300)));
+        assert_eq!(key(json!(1e300)), key(json!(1e300)));
+    }
+
+    #[test]
+    fn keys_of_other_kinds_never_mix() {
+        let key = |value: Value| Key::of(&value);
+        assert_eq!(key(json!("2")), Key::Text("2".to_owned()));
+        assert_ne!(key(json!("2")), key(json!(2)));
+        assert_ne!(key(json!(true)), key(json!(1)));
+        assert_ne!(key(json!(true)), key(json!(false)));
+        assert_ne!(key(Value::Null), key(json!(0)));
+        assert_ne!(key(Value::Null), key(json!("")));
+        assert_eq!(key(json!([1, "a"])), Key::Json(r#"[1,"a"]"#.to_owned()));
+        assert_ne!(key(json!([1, 2])), key(json!([2, 1])));
+        // Object keys are sorted, so the text is the same whatever the order they came in.
+        let ab: Value = serde_json::from_str(r#"{"a": 1, "b": 2}"#).unwrap();
+        let ba: Value = serde_json::from_str(r#"{"b": 2, "a": 1}"#).unwrap();
+        assert_eq!(key(ab), key(ba));
+        assert_ne!(key(json!({"a": 1})), key(json!("{\"a\":1}")));
+    }
+
+    #[test]
+    fn an_in_list_is_a_set_of_keys() {
+        let filter = compile(json!({"ratio": {"in": [2, "0.5", 0.5]}})).unwrap();
+        let [Condition {
+            test: Test::In(set),
+            ..
+        }] = &filter.conditions[..]
+        else {
+            panic!("expected one `in` condition: {filter:?}");
+        };
+        // `"0.5"` is read as the number the field is, so it and `0.5` are one item.
+        let expected = HashSet::from([Key::Whole(2), Key::Float(0.5f64.to_bits())]);
+        assert_eq!(set, &expected);
+        assert!(filter.matches(&json!({"ratio": 2.0})));
+        assert!(filter.matches(&json!({"ratio": 0.5})));
+        assert!(!filter.matches(&json!({"ratio": 2.5})));
+        assert!(!filter.matches(&json!({"ratio": null})));
+
+        let big = compile(json!({"big": {"in": [u64::MAX, "7"]}})).unwrap();
+        assert!(big.matches(&json!({"big": u64::MAX})));
+        assert!(big.matches(&json!({"big": 7})));
+        assert!(!big.matches(&json!({"big": u64::MAX - 1})));
+        assert!(!big.matches(&json!({"big": 8})));
+    }
+
+    #[test]
+    fn eq_and_ne_use_the_same_keys_as_in() {
+        let two = compile(json!({"ratio": 2})).unwrap();
+        assert!(two.matches(&json!({"ratio": 2.0})));
+        assert!(!two.matches(&json!({"ratio": 2.5})));
+        let not_max = compile(json!({"big": {"ne": u64::MAX}})).unwrap();
+        assert!(not_max.matches(&json!({"big": u64::MAX - 1})));
+        assert!(!not_max.matches(&json!({"big": u64::MAX})));
     }
 
     #[test]
@@ -271,7 +583,7 @@ mod tests {
         let count = field("count", "u32");
         assert!(matches!(
             test(&count, "count", "in", json!([1, "2"])).unwrap(),
-            Test::In(items) if items == vec![json!(1), json!(2)]
+            Test::In(items) if items == HashSet::from([Key::Whole(1), Key::Whole(2)])
         ));
         let error = test(&count, "count", "in", json!(1)).unwrap_err();
         assert!(
@@ -288,6 +600,70 @@ mod tests {
         assert!(
             error.reasons[0].contains("compares numbers or text"),
             "{error:?}"
+        );
+    }
+
+    #[test]
+    fn a_filter_costs_its_conditions_in_items_and_its_operands_in_bytes() {
+        // Two conditions, plus three `in` items.
+        let param_set = json!({"token": "ab", "big": {"in": [1, 22, 333]}});
+        let filter = compile(param_set).unwrap();
+        assert_eq!(
+            filter.cost(),
+            Cost {
+                items: 5,
+                bytes: r#""ab""#.len() + "[1,22,333]".len()
+            }
+        );
+        let everything = Filter::compile(sample(), None, &budget(1, 1)).unwrap();
+        assert_eq!(everything.cost(), Cost::default());
+    }
+
+    #[test]
+    fn a_filter_over_the_budget_is_refused_naming_the_limit() {
+        let list: Vec<u64> = (0..10).collect();
+        let param_set = json!({"big": {"in": list}});
+        // 11 items: the condition and its ten.
+        let error = Filter::compile(sample(), Some(param_set.clone()), &budget(10, 1000));
+        let message = &error.unwrap_err().reasons[0];
+        assert!(message.contains("11 items"), "{message}");
+        assert!(message.contains("limit of 10 "), "{message}");
+        assert!(
+            message.contains("EDRI_API_WS_MAX_FILTER_ITEMS"),
+            "{message}"
+        );
+        assert!(Filter::compile(sample(), Some(param_set), &budget(11, 1000)).is_ok());
+
+        let param_set = json!({"token": "x".repeat(20)});
+        let error = Filter::compile(sample(), Some(param_set.clone()), &budget(10, 21));
+        let message = &error.unwrap_err().reasons[0];
+        assert!(message.contains("22 bytes"), "{message}");
+        assert!(message.contains("limit of 21 "), "{message}");
+        assert!(
+            message.contains("EDRI_API_WS_MAX_FILTER_BYTES"),
+            "{message}"
+        );
+        assert!(Filter::compile(sample(), Some(param_set), &budget(10, 22)).is_ok());
+    }
+
+    #[test]
+    fn what_the_client_holds_already_counts() {
+        let spent = Budget {
+            max: Cost {
+                items: 10,
+                bytes: 1000,
+            },
+            spent: Cost {
+                items: 9,
+                bytes: 10,
+            },
+        };
+        assert!(Filter::compile(sample(), Some(json!({"big": 1})), &spent).is_ok());
+        let error = Filter::compile(sample(), Some(json!({"big": 1, "token": "a"})), &spent);
+        let message = &error.unwrap_err().reasons[0];
+        assert!(
+            message.contains("2 items (conditions and `in` items) on top of the 9"),
+            "{message}"
         );
     }
 }

@@ -8,7 +8,6 @@ use axum::extract::ws::Utf8Bytes;
 use axum::http::StatusCode;
 use serde_json::{Map, Value};
 
-use super::filter::Filter;
 use crate::api::params::Params;
 use crate::api::reply::{camel_case, ApiError};
 use crate::api::rest::json_kind;
@@ -83,9 +82,11 @@ pub(super) enum Parsed {
         event: Arc<dyn Any + Send + Sync>,
         echo: Map<String, Value>,
     },
+    /// The filter is compiled by the connection, which knows how much the client may still
+    /// register (see [`super::filter::Budget`]).
     Register {
         info: &'static EventInfo,
-        filter: Filter,
+        param_set: Option<Value>,
         echo: Map<String, Value>,
     },
     Unregister {
@@ -203,18 +204,14 @@ fn call(info: &'static EventInfo, object: Map<String, Value>) -> Result<Parsed, 
 /// `{"command": "register", "event": "relay", "paramSet": {...}}`.
 fn register(mut object: Map<String, Value>, commands: &Commands) -> Result<Parsed, ApiError> {
     let info = notification(&object, commands, REGISTER)?;
-    let param_set = object
-        .get("paramSet")
-        .or_else(|| object.get("param_set"))
-        .cloned();
     only_keys(&object, REGISTER, &["paramSet", "param_set"])?;
-    let filter = Filter::compile(info, param_set)?;
-    // Left out of the answer's echo: the client knows what it asked for.
-    object.remove("paramSet");
-    object.remove("param_set");
+    // Taken out (not copied) of the answer's echo: the client knows what it asked for.
+    let camel = object.remove("paramSet");
+    let snake = object.remove("param_set");
+    let param_set = camel.or(snake);
     Ok(Parsed::Register {
         info,
-        filter,
+        param_set,
         echo: object,
     })
 }

@@ -5,12 +5,17 @@
 //! deliveries, encodes each notification once, and hands the frame to every client with a
 //! matching filter. Handing over never waits: a client whose bounded outbox is full is told to
 //! go (close 1008), so a slow client can hold up neither the router nor the other clients.
+//!
+//! Nor does a push take a lock: each type's listeners are an immutable snapshot, replaced whole
+//! (copy-on-write) by `register` and `unregister`, so testing the filters of one push holds up
+//! no registration and no other type's push.
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use arc_swap::ArcSwap;
 use axum::extract::ws::Utf8Bytes;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, Notify};
@@ -86,13 +91,21 @@ impl Kicked {
     }
 }
 
+/// One client's filters for one notification type.
+struct Listener {
+    client: Client,
+    /// Shared between snapshots, so copying a snapshot copies no filter.
+    filters: Vec<Arc<Filter>>,
+}
+
 /// The clients registered for one notification type, and their filters.
-type Listeners = HashMap<ClientId, (Client, Vec<Filter>)>;
+type Listeners = HashMap<ClientId, Arc<Listener>>;
 
 struct Topic {
     subscriber: SubscriberId,
-    /// Shared with the type's fan-out task.
-    listeners: Arc<Mutex<Listeners>>,
+    /// Shared with the type's fan-out task, which reads it without locking; only changed with
+    /// [`Hub::topics`] locked, so changes never race each other.
+    listeners: Arc<ArcSwap<Listeners>>,
 }
 
 /// Every registration of every connected client.
@@ -100,6 +113,7 @@ pub(super) struct Hub {
     router: Arc<Router>,
     /// The size of each client's outbox and of each type's queue.
     capacity: usize,
+    /// Held by `register` and `unregister` only, never by a push.
     topics: Mutex<HashMap<TypeId, Topic>>,
     next_client: AtomicU64,
 }
@@ -139,23 +153,28 @@ impl Hub {
         filter: Filter,
     ) -> Result<(), TooManyFilters> {
         let type_id = (info.type_id)();
+        let filter = Arc::new(filter);
         let mut topics = lock(&self.topics);
         if let Some(topic) = topics.get(&type_id) {
-            let mut listeners = lock(&topic.listeners);
-            let (_, filters) = listeners
-                .entry(client.id)
-                .or_insert_with(|| (client.clone(), Vec::new()));
-            if filters.len() >= MAX_FILTERS {
-                return Err(TooManyFilters);
-            }
+            let current = topic.listeners.load();
+            let mut filters = match current.get(&client.id) {
+                Some(listener) if listener.filters.len() >= MAX_FILTERS => {
+                    return Err(TooManyFilters)
+                }
+                Some(listener) => listener.filters.clone(),
+                None => Vec::new(),
+            };
             filters.push(filter);
+            let mut next = Listeners::clone(&current);
+            next.insert(client.id, listener(client, filters));
+            topic.listeners.store(Arc::new(next));
             return Ok(());
         }
         // The client is listed before the subscription, so the notifications the router kept
         // for a late subscriber (handed back by `subscribe`) reach it.
-        let listeners = Arc::new(Mutex::new(HashMap::from([(
+        let listeners = Arc::new(ArcSwap::from_pointee(HashMap::from([(
             client.id,
-            (client.clone(), vec![filter]),
+            listener(client, vec![filter]),
         )])));
         let subscriber = self.router.new_subscriber();
         let (sender, inbox) = mpsc::channel(self.capacity);
@@ -185,19 +204,30 @@ impl Hub {
         let Some(topic) = topics.get(&type_id) else {
             return false;
         };
-        let (removed, empty) = {
-            let mut listeners = lock(&topic.listeners);
-            let removed = listeners.remove(&client).is_some();
-            (removed, listeners.is_empty())
-        };
+        let current = topic.listeners.load_full();
+        if !current.contains_key(&client) {
+            return false;
+        }
+        let mut next = Listeners::clone(&current);
+        next.remove(&client);
+        let empty = next.is_empty();
+        topic.listeners.store(Arc::new(next));
         if empty {
             if let Some(topic) = topics.remove(&type_id) {
                 // The route's queue closes with it, which ends the type's fan-out task.
                 self.router.unsubscribe(topic.subscriber);
             }
         }
-        removed
+        true
     }
+}
+
+/// A client's entry in a snapshot of [`Listeners`].
+fn listener(client: &Client, filters: Vec<Arc<Filter>>) -> Arc<Listener> {
+    Arc::new(Listener {
+        client: client.clone(),
+        filters,
+    })
 }
 
 /// Reads the deliveries of one notification type and hands them to its clients.
@@ -205,7 +235,7 @@ async fn fan_out(
     info: &'static EventInfo,
     mut inbox: mpsc::Receiver<Delivery>,
     kept: Vec<Delivery>,
-    listeners: Arc<Mutex<Listeners>>,
+    listeners: Arc<ArcSwap<Listeners>>,
 ) {
     for delivery in kept {
         push(info, &listeners, &*delivery.event);
@@ -216,7 +246,7 @@ async fn fan_out(
 }
 
 /// One notification to every client with a matching filter, once per client.
-fn push(info: &'static EventInfo, listeners: &Mutex<Listeners>, event: &(dyn Any + Send + Sync)) {
+fn push(info: &'static EventInfo, listeners: &ArcSwap<Listeners>, event: &(dyn Any + Send + Sync)) {
     let json = match (info.encode_json)(event) {
         Ok(json) => json,
         Err(error) => {
@@ -226,7 +256,10 @@ fn push(info: &'static EventInfo, listeners: &Mutex<Listeners>, event: &(dyn Any
     };
     // Encoded on the first match only, then shared by every client.
     let mut frame: Option<Utf8Bytes> = None;
-    for (client, filters) in lock(listeners).values() {
+    // A snapshot: registrations made meanwhile apply from the next push on.
+    let listeners = listeners.load_full();
+    for listener in listeners.values() {
+        let Listener { client, filters } = &**listener;
         if client.kicked() || !filters.iter().any(|filter| filter.matches(&json)) {
             continue;
         }

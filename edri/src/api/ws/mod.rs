@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
 
@@ -47,9 +47,10 @@ pub(crate) fn routes(
     });
     let methods = MethodRouter::new()
         .get(
-            move |upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>| {
+            move |headers: HeaderMap,
+                  upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>| {
                 let shared = shared.clone();
-                async move { upgrade_or_refuse(shared, upgrade) }
+                async move { upgrade_or_refuse(shared, &headers, upgrade) }
             },
         )
         .fallback(|method: Method| async move {
@@ -81,16 +82,23 @@ fn root_is_free(events: &[&'static EventInfo]) -> Result<(), Error> {
     }
 }
 
-/// Accepts the upgrade, or explains in the API's error JSON what the request lacks.
+/// Accepts the upgrade, or explains in the API's error JSON what the request lacks. A browser
+/// page from an origin the API does not allow gets 403: CORS does not cover WebSockets, so
+/// without this check any site could use a visitor's cookies on the API.
 fn upgrade_or_refuse(
     shared: Arc<Shared>,
+    headers: &HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     let upgrade = match upgrade {
         Ok(upgrade) => upgrade,
         Err(rejection) => return refuse(rejection),
     };
-    let limit = shared.state.max_body;
+    if let Some(reason) = shared.state.origins.refusal(headers) {
+        tracing::debug!(reason, "WebSocket upgrade refused");
+        return ApiError::new(StatusCode::FORBIDDEN, reason).into_response();
+    }
+    let limit = shared.state.limits.max_body;
     upgrade
         // Checked on each frame's header, so an oversized frame is refused before it is read.
         .max_frame_size(limit)
