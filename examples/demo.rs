@@ -38,6 +38,7 @@ use edri::events::test::Ping;
 use edri::prelude::*;
 use edri::scheduler::{self, Job};
 use edri::store;
+use edri::StopSignal;
 
 // ---------------------------------------------------------------------------------------------
 // Events
@@ -385,14 +386,19 @@ fn human(delay: Duration) -> String {
 #[tokio::main]
 async fn main() -> edri::Result<()> {
     // Warnings by default; `RUST_LOG=edri=debug` also shows every solver call (a `solve` span,
-    // printed when it closes) and every manager start and stop.
+    // printed when it closes) and every manager start and stop. Logs go to stderr, so they
+    // never mix with the tour on stdout.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_writer(std::io::stderr)
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
         .init();
 
+    // Listening before anything starts: Ctrl-C or SIGTERM at any point stops the demo cleanly,
+    // and a second one while it stops ends it at once.
+    let stop = StopSignal::listen()?;
     println!("edri demo: a tiny file service\n");
     let nightly = Job::cron(
         "0 3 * * *",
@@ -418,6 +424,45 @@ async fn main() -> edri::Result<()> {
         edri.subscribers::<FileUploaded>().join(", ")
     );
 
+    let stopped = stop.recv();
+    tokio::pin!(stopped);
+    let interrupted = tokio::select! {
+        toured = tour(&edri) => {
+            toured?;
+            false
+        }
+        () = &mut stopped => true,
+    };
+    if interrupted {
+        println!("\n[main] stop signal during the tour");
+    } else {
+        // The API: REST, WebSocket and the pages, until Ctrl-C or SIGTERM.
+        println!("6. API");
+        if std::env::var_os("EDRI_DEMO_EXIT").is_none() {
+            // `start_api_default()` above started the API, so it has an address.
+            let addr = edri.api_addr().expect("the API was started");
+            println!("[main] serving on http://{addr} (Ctrl-C to stop); try:");
+            println!("  curl http://{addr}/greet/world");
+            println!(
+                "  curl -X POST http://{addr}/files -H 'content-type: application/json' -d '{{\"folder\": \"/docs\", \"name\": \"notes.txt\", \"size\": 12}}'"
+            );
+            println!("  websocat ws://{addr}/   then send {{\"command\": \"greet\", \"name\": \"ws\", \"id\": 1}}");
+            println!("                         or {{\"command\": \"register\", \"event\": \"file-uploaded\"}}");
+            println!("  open http://{addr}/edri/docs, /edri/health or /edri/topology in a browser");
+            stopped.await;
+            println!();
+        }
+    }
+
+    // Shutdown: every manager finishes its queue and runs `before_stop`.
+    println!("7. shutdown");
+    edri.shutdown().await?;
+    println!("[main] stopped cleanly");
+    Ok(())
+}
+
+/// Parts 1 to 5: each kind of event and each built-in manager at work.
+async fn tour(edri: &Handle) -> edri::Result<()> {
     // One notification, three subscribers; the indexer asks the storage in turn.
     println!("1. fan-out: two uploads, each to storage, auditor and indexer");
     let mut indexed = edri.subscribe::<Indexed>();
@@ -534,42 +579,5 @@ async fn main() -> edri::Result<()> {
         );
     }
     println!();
-
-    // The API: REST, WebSocket and the pages, until Ctrl-C or SIGTERM.
-    println!("6. API");
-    if std::env::var_os("EDRI_DEMO_EXIT").is_none() {
-        // Listening before saying so: a signal sent right after the line below stops the demo.
-        let stop = stop_signals()?;
-        // `start_api_default()` above started the API, so it has an address.
-        let addr = edri.api_addr().expect("the API was started");
-        println!("[main] serving on http://{addr} (Ctrl-C to stop); try:");
-        println!("  curl http://{addr}/greet/world");
-        println!(
-            "  curl -X POST http://{addr}/files -H 'content-type: application/json' -d '{{\"folder\": \"/docs\", \"name\": \"notes.txt\", \"size\": 12}}'"
-        );
-        println!("  websocat ws://{addr}/   then send {{\"command\": \"greet\", \"name\": \"ws\", \"id\": 1}}");
-        println!("                         or {{\"command\": \"register\", \"event\": \"file-uploaded\"}}");
-        println!("  open http://{addr}/edri/docs, /edri/health or /edri/topology in a browser");
-        stop.await;
-        println!();
-    }
-
-    // Shutdown: every manager finishes its queue and runs `before_stop`.
-    println!("7. shutdown");
-    edri.shutdown().await?;
-    println!("[main] stopped cleanly");
     Ok(())
-}
-
-/// Listens for Ctrl-C (SIGINT) and SIGTERM; the future ends when one arrives.
-fn stop_signals() -> std::io::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    Ok(async move {
-        tokio::select! {
-            _ = interrupt.recv() => {}
-            _ = terminate.recv() => {}
-        }
-    })
 }

@@ -419,3 +419,239 @@ async fn read_json(
         }
     }
 }
+
+/// Starts the demo with its API on a free port (and `env` on top), through `sh` so that a test
+/// can set limits first; returns it with its stdout's lines.
+fn start_demo(
+    shell_prefix: &str,
+    env: &[(&str, &str)],
+) -> (
+    std::process::Child,
+    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+) {
+    use std::io::BufRead;
+    let path = example("demo");
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("{shell_prefix} exec \"$0\"",))
+        .arg(&path)
+        .env_remove("RUST_LOG")
+        .env_remove("EDRI_DEMO_EXIT")
+        .env("EDRI_HOST", "127.0.0.1")
+        .env("EDRI_PORT", "0")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {}: {error}", path.display()));
+    let lines = std::io::BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    (child, lines)
+}
+
+/// Reads lines until one starts with `prefix`; returns the rest of that line.
+fn wait_for_line(
+    lines: &mut std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
+    prefix: &str,
+) -> String {
+    loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("the demo ended before printing `{prefix}`"))
+            .expect("a line of output");
+        if let Some(rest) = line.strip_prefix(prefix) {
+            return rest.to_owned();
+        }
+    }
+}
+
+fn signal(child: &std::process::Child, name: &str) {
+    let status = Command::new("kill")
+        .args(["-s", name, &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -s {name} failed");
+}
+
+/// Waits for the child with a bound; returns its status and stderr.
+fn finish(mut child: std::process::Child) -> (std::process::ExitStatus, String) {
+    use std::io::Read;
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("the demo's status") {
+            break status;
+        }
+        assert!(started.elapsed() < LIMIT, "the demo did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    (status, stderr)
+}
+
+/// A signal while the start-up tour runs (and the API already listens) stops the demo cleanly.
+/// The demo is frozen with SIGSTOP while the signal is sent, so the tour cannot end first.
+#[test]
+fn demo_stops_cleanly_on_a_signal_during_its_tour() {
+    let (child, mut lines) = start_demo("", &[]);
+    wait_for_line(&mut lines, "started; FileUploaded goes to");
+    signal(&child, "STOP");
+    signal(&child, "TERM");
+    signal(&child, "CONT");
+    let rest: Vec<String> = lines.map(|line| line.expect("a line")).collect();
+    let (status, stderr) = finish(child);
+    assert!(status.success(), "the demo ended with {status}: {stderr}");
+    assert!(
+        rest.iter()
+            .any(|line| line == "[main] stop signal during the tour"),
+        "{rest:?}"
+    );
+    assert!(!rest.iter().any(|line| line == "6. API"), "{rest:?}");
+    assert!(
+        rest.iter().any(|line| line == "[main] stopped cleanly"),
+        "{rest:?}"
+    );
+}
+
+/// A second signal while the demo stops ends it at once, with 128 + the signal's number.
+#[test]
+fn a_second_signal_ends_the_demo_at_once() {
+    use std::os::unix::process::ExitStatusExt;
+    let (child, mut lines) = start_demo("", &[]);
+    wait_for_line(&mut lines, "started; FileUploaded goes to");
+    // Both arrive together when the demo resumes: one asks for a stop, the other forces it.
+    signal(&child, "STOP");
+    signal(&child, "TERM");
+    signal(&child, "INT");
+    signal(&child, "CONT");
+    let rest: Vec<String> = lines.map(|line| line.expect("a line")).collect();
+    let (status, stderr) = finish(child);
+    assert!(
+        matches!(status.code(), Some(130 | 143)),
+        "the demo ended with {status} (signal {:?}): {stderr}",
+        status.signal()
+    );
+    assert!(stderr.contains("exiting now"), "{stderr}");
+    assert!(
+        !rest.iter().any(|line| line == "[main] stopped cleanly"),
+        "{rest:?}"
+    );
+}
+
+/// A startup error is printed as a sentence naming the setting, and the demo exits with 1.
+#[test]
+fn a_bad_setting_stops_the_demo_with_a_sentence() {
+    let (child, lines) = start_demo("", &[("EDRI_QUEUE_CAPACITY", "2305843009213693952")]);
+    let stdout: Vec<String> = lines.map(|line| line.expect("a line")).collect();
+    let (status, stderr) = finish(child);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "Error: environment variable EDRI_QUEUE_CAPACITY=\"2305843009213693952\" is invalid"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("InvalidEnv"),
+        "printed in Debug form: {stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        !stdout.iter().any(|line| line.starts_with("started")),
+        "{stdout:?}"
+    );
+}
+
+/// Logs go to stderr: stdout holds the tour only, even at debug level.
+#[test]
+fn the_demo_logs_to_stderr() {
+    let (child, lines) = start_demo("", &[("EDRI_DEMO_EXIT", "1"), ("RUST_LOG", "edri=debug")]);
+    let stdout: Vec<String> = lines.map(|line| line.expect("a line")).collect();
+    let (status, stderr) = finish(child);
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("DEBUG"), "no debug log on stderr: {stderr}");
+    assert!(
+        !stdout
+            .iter()
+            .any(|line| line.contains("DEBUG") || line.contains(" WARN ")),
+        "logs on stdout: {stdout:?}"
+    );
+}
+
+/// With `ulimit -n 256`, one client holding 300 half-sent requests no longer stops the demo
+/// from answering: connections beyond the cap get 503, a client already served goes on being
+/// served, and once the header deadline closes the half-sent requests everyone is served.
+#[test]
+fn a_connection_flood_under_a_low_file_limit_hurts_no_one_for_long() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+
+    let (child, mut lines) = start_demo("ulimit -n 256;", &[("EDRI_API_HEADER_TIMEOUT", "3")]);
+    let addr = wait_for_line(&mut lines, "[main] serving on http://");
+    let addr = addr
+        .split_whitespace()
+        .next()
+        .expect("an address")
+        .to_owned();
+    let bound = Some(Duration::from_secs(10));
+    let greet = |socket: &mut TcpStream, name: &str| -> String {
+        socket
+            .write_all(format!("GET /greet/{name} HTTP/1.1\r\nHost: demo\r\n\r\n").as_bytes())
+            .expect("send");
+        let mut answer = vec![0u8; 4096];
+        let n = socket.read(&mut answer).unwrap_or(0);
+        String::from_utf8_lossy(&answer[..n]).into_owned()
+    };
+    let mut served = TcpStream::connect(&addr).expect("connect");
+    served.set_read_timeout(bound).unwrap();
+    assert!(greet(&mut served, "first").starts_with("HTTP/1.1 200 "));
+
+    let flood: Vec<TcpStream> = (0..300)
+        .filter_map(|_| {
+            let mut socket = TcpStream::connect(&addr).ok()?;
+            socket.write_all(b"GET /greet/x HTTP/1.1\r\n").ok()?;
+            Some(socket)
+        })
+        .collect();
+    assert!(flood.len() > 200, "only {} connections opened", flood.len());
+
+    // The client served before the flood is still served.
+    assert!(greet(&mut served, "during").starts_with("HTTP/1.1 200 "));
+
+    // A new client is refused with a clear answer, not left hanging ...
+    let started = Instant::now();
+    let refused = loop {
+        let mut socket = TcpStream::connect(&addr).expect("connect");
+        socket.set_read_timeout(bound).unwrap();
+        let answer = greet(&mut socket, "new");
+        if answer.starts_with("HTTP/1.1 503 ") {
+            break answer;
+        }
+        eprintln!("{:?} {answer:?}", started.elapsed());
+        // Closed without an answer while many refusals were in progress: ask again.
+        assert!(started.elapsed() < LIMIT, "never answered: {answer:?}");
+    };
+    assert!(refused.contains("EDRI_API_MAX_CONNECTIONS"), "{refused}");
+
+    // ... and served once the header deadline has closed the flood.
+    let started = Instant::now();
+    loop {
+        let mut socket = TcpStream::connect(&addr).expect("connect");
+        socket.set_read_timeout(bound).unwrap();
+        if greet(&mut socket, "later").starts_with("HTTP/1.1 200 ") {
+            break;
+        }
+        assert!(started.elapsed() < LIMIT, "the flood was never cleared");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(flood);
+    signal(&child, "TERM");
+    let (status, stderr) = finish(child);
+    assert!(status.success(), "the demo ended with {status}: {stderr}");
+}
