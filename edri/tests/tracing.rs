@@ -110,3 +110,52 @@ fn every_hop_has_a_debug_span_and_nothing_is_logged_at_info_per_event() {
         .iter()
         .any(|(_, _, fields)| fields.contains("event=\"traced-note\"")));
 }
+
+/// Nobody subscribes to it.
+#[event(notification)]
+pub struct Unheard {
+    pub n: u32,
+}
+
+/// A flood of notifications nobody hears overflows the cache of kept ones: the drops are
+/// logged as one summary with a count, not one warning each.
+#[test]
+fn dropped_notifications_are_logged_as_a_summary() {
+    let recorder = Recorder::default();
+    let subscriber = tracing_subscriber::registry().with(recorder.clone());
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    runtime.block_on(async {
+        let edri = Edri::new()
+            .manager(Observed)
+            .cache_size(10)
+            .start()
+            .await
+            .unwrap();
+        for n in 0..5_000 {
+            edri.notify(Unheard { n }).await.unwrap();
+        }
+        edri.shutdown().await.unwrap();
+    });
+    let events = recorder.events.lock().unwrap();
+    let warnings: Vec<_> = events
+        .iter()
+        .filter(|(level, fields)| {
+            *level == Level::WARN && fields.contains("without subscriber dropped")
+        })
+        .collect();
+    // 4 990 drops: the first is logged at once, the rest counted into at most one line per
+    // 10 s period (the bound holds however slow the machine is).
+    let periods = started.elapsed().as_secs() / 10;
+    assert!(
+        !warnings.is_empty() && warnings.len() as u64 <= 1 + periods,
+        "{} warnings in {} periods: {warnings:?}",
+        warnings.len(),
+        periods
+    );
+    assert!(warnings[0].1.contains("dropped=1 total=1"), "{warnings:?}");
+}
