@@ -83,7 +83,7 @@ pub enum Error {
         location: &'static str,
     },
     /// Two managers were given one name.
-    #[error("two managers are named `{0}`; give one another name with #[manager(name = \"...\")]")]
+    #[error("two managers are named `{0}`; choose another name for one of them")]
     DuplicateManager(String),
     /// An environment variable holds a value edri cannot use.
     #[error("environment variable {name}={value:?} is invalid: {reason}")]

@@ -333,9 +333,33 @@ async fn managers_can_join_a_running_system() {
     edri.add_manager(Doubler).await.unwrap();
     assert_eq!(edri.ask(Double { value: 1 }).await.unwrap().doubled, 2);
 
-    let error = edri.add_manager(Doubler).await.unwrap_err();
+    // A second instance of the type joins under a numbered name and gets every event too.
+    edri.add_manager(Doubler).await.unwrap();
+    assert_eq!(edri.subscribers::<Double>(), ["Doubler", "Doubler-2"]);
+    let answers = edri
+        .gather(Double { value: 2 }, std::time::Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(answers.len(), 2);
+    assert!(answers
+        .iter()
+        .all(|answer| answer.as_ref().unwrap().doubled == 4));
+    let health = edri.health().await;
+    for name in ["Doubler", "Doubler-2"] {
+        assert!(
+            health
+                .components
+                .iter()
+                .any(|component| component.name == name),
+            "{name} is missing from health"
+        );
+    }
+
+    // A chosen name is meant to be that one: taking it twice is an error.
+    edri.add_named_manager("twin", Doubler).await.unwrap();
+    let error = edri.add_named_manager("twin", Doubler).await.unwrap_err();
     assert!(
-        matches!(error, edri::Error::DuplicateManager(ref name) if name == "Doubler"),
+        matches!(error, edri::Error::DuplicateManager(ref name) if name == "twin"),
         "{error}"
     );
     edri.shutdown().await.unwrap();

@@ -140,13 +140,16 @@ impl Handle {
     }
 
     /// Adds a manager to the running system.
+    ///
+    /// A second instance of a manager type takes a numbered name (`Counter-2`, `Counter-3`...)
+    /// and subscribes like the first.
     pub async fn add_manager<M: Manager>(&self, manager: M) -> Result<()> {
         self.open()?;
         self.system.launch(manager, None)
     }
 
-    /// Adds a manager to the running system under its own name, so one manager type can run
-    /// as several instances.
+    /// Adds a manager to the running system under a name of your choice; a name already taken
+    /// is [`Error::DuplicateManager`](crate::Error::DuplicateManager).
     pub async fn add_named_manager<M: Manager>(
         &self,
         name: impl Into<String>,

@@ -67,7 +67,8 @@ impl Edri {
         }
     }
 
-    /// Adds a manager; it subscribes to its events when the system starts.
+    /// Adds a manager; it subscribes to its events when the system starts. Several instances of
+    /// one type each subscribe, under numbered names: `Counter`, `Counter-2`, `Counter-3`...
     pub fn manager<M: Manager>(mut self, manager: M) -> Self {
         self.managers.push(Box::new(move |system: &System| {
             system.launch(manager, None)
@@ -75,8 +76,9 @@ impl Edri {
         self
     }
 
-    /// Adds a manager under its own name instead of the one `#[manager]` gives it, so one
-    /// manager type can run as several instances (each one subscribes and gets every event).
+    /// Adds a manager under a name of your choice instead of the one `#[manager]` gives it
+    /// (shown in health and topology). Two managers given one name make `start` fail with
+    /// [`Error::DuplicateManager`].
     pub fn named_manager<M: Manager>(mut self, name: impl Into<String>, manager: M) -> Self {
         let name = name.into();
         self.managers.push(Box::new(move |system: &System| {

@@ -106,6 +106,7 @@ impl System {
     /// Checks a manager against the registry, subscribes it and spawns its loop.
     pub(crate) fn launch<M: Manager>(&self, manager: M, name: Option<String>) -> Result<()> {
         let descriptor = M::descriptor();
+        let chosen = name.is_some();
         let name: Arc<str> = Arc::from(name.as_deref().unwrap_or(descriptor.name));
         let registry = Registry::get()?;
         let mut seen: HashMap<(TypeId, Direction), &'static str> = HashMap::new();
@@ -145,9 +146,20 @@ impl System {
         }
 
         let mut managers = self.lock_managers();
-        if managers.iter().any(|running| running.name == name) {
+        let taken = |name: &str| managers.iter().any(|running| &*running.name == name);
+        let name: Arc<str> = if !taken(&name) {
+            name
+        } else if chosen {
+            // A name given with `named_manager` is meant to be that one.
             return Err(Error::DuplicateManager(name.to_string()));
-        }
+        } else {
+            // Another instance of the same type: `Counter`, then `Counter-2`, `Counter-3`...
+            let free = (2..)
+                .map(|n| format!("{name}-{n}"))
+                .find(|numbered| !taken(numbered))
+                .unwrap_or_default();
+            Arc::from(free)
+        };
         let capacity = descriptor
             .capacity
             .unwrap_or(self.router.config.queue_capacity);
