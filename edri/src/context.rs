@@ -172,6 +172,7 @@ impl Context {
             E::NAME,
             request,
             answers,
+            &self.inner.router.deadlines,
             timeout,
             solver,
             &self.inner.answers,
@@ -205,7 +206,7 @@ impl Context {
             .router
             .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
             .await;
-        first_answer(E::NAME, answers, timeout).await
+        first_answer(E::NAME, answers, &self.inner.router.deadlines, timeout).await
     }
 
     /// Sends a request to every solver and collects each answer within `timeout`.
@@ -220,7 +221,7 @@ impl Context {
             .router
             .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
             .await;
-        all_answers(E::NAME, answers, timeout).await
+        all_answers(E::NAME, answers, &self.inner.router.deadlines, timeout).await
     }
 }
 

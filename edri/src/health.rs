@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 pub use crate::events::router::{Health, HealthCheck, HealthStatus};
@@ -170,7 +170,7 @@ impl HealthBook {
             if record.outstanding {
                 continue;
             }
-            let (sender, receiver) = oneshot::channel();
+            let (sender, receiver) = crate::answer::channel();
             let delivery = Delivery {
                 solver: target.solver,
                 event_name: HealthCheck::NAME,

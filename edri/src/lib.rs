@@ -43,6 +43,7 @@
 // Lets the macros' `::edri::...` paths resolve inside this crate too.
 extern crate self as edri;
 
+mod answer;
 pub mod api;
 mod config;
 mod context;

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use tokio::sync::{mpsc, oneshot};
-use tokio::time::{timeout_at, Instant};
+use tokio::sync::mpsc;
 
+use crate::answer::{AnswerReceiver, Deadlines, Dropped};
 use crate::mailbox::AnswerDelivery;
 use crate::responder::{received, typed_answer, Answer};
 use crate::router::Answers;
@@ -20,32 +20,27 @@ fn unavailable(event: &'static str) -> Failure {
     Failure::unavailable(format!("no manager solves `{event}`"))
 }
 
-fn timed_out(event: &'static str, timeout: Duration) -> Failure {
-    Failure::timeout(format!("no answer to `{event}` within {timeout:?}"))
-}
-
-/// Awaits one answer until the deadline.
+/// Awaits one answer until `timeout` has passed.
 async fn answer_until(
     event: &'static str,
-    receiver: oneshot::Receiver<Answer>,
-    deadline: Instant,
+    receiver: AnswerReceiver,
+    deadlines: &Arc<Deadlines>,
     timeout: Duration,
-) -> Result<Answer, oneshot::error::RecvError> {
-    match timeout_at(deadline, receiver).await {
-        Ok(received) => received,
-        Err(_) => Ok(Err(timed_out(event, timeout))),
-    }
+) -> Result<Answer, Dropped> {
+    deadlines.watch(&receiver, event, timeout);
+    receiver.await
 }
 
 /// The first successful answer; when every solver fails, the first failure.
 pub(crate) async fn first_answer<R: 'static>(
     event: &'static str,
     answers: Answers,
+    deadlines: &Arc<Deadlines>,
     timeout: Duration,
 ) -> Result<R, Failure> {
     typed_answer(
         event,
-        Ok(first_answer_erased(event, answers, timeout).await),
+        Ok(first_answer_erased(event, answers, deadlines, timeout).await),
     )
 }
 
@@ -53,19 +48,19 @@ pub(crate) async fn first_answer<R: 'static>(
 pub(crate) async fn first_answer_erased(
     event: &'static str,
     answers: Answers,
+    deadlines: &Arc<Deadlines>,
     timeout: Duration,
 ) -> Answer {
-    let deadline = Instant::now() + timeout;
     match answers {
         Answers::None => Err(unavailable(event)),
         Answers::One(receiver) => received(
             event,
-            answer_until(event, receiver, deadline, timeout).await,
+            answer_until(event, receiver, deadlines, timeout).await,
         ),
         Answers::Many(receivers) => {
             let mut pending: FuturesUnordered<_> = receivers
                 .into_iter()
-                .map(|receiver| answer_until(event, receiver, deadline, timeout))
+                .map(|receiver| answer_until(event, receiver, deadlines, timeout))
                 .collect();
             let mut first_failure = None;
             while let Some(answer) = pending.next().await {
@@ -86,9 +81,9 @@ pub(crate) async fn first_answer_erased(
 pub(crate) async fn all_answers<R: 'static>(
     event: &'static str,
     answers: Answers,
+    deadlines: &Arc<Deadlines>,
     timeout: Duration,
 ) -> Vec<Result<R, Failure>> {
-    let deadline = Instant::now() + timeout;
     let receivers = match answers {
         Answers::None => return Vec::new(),
         Answers::One(receiver) => vec![receiver],
@@ -97,7 +92,7 @@ pub(crate) async fn all_answers<R: 'static>(
     let waits = receivers.into_iter().map(|receiver| async move {
         typed_answer(
             event,
-            answer_until(event, receiver, deadline, timeout).await,
+            answer_until(event, receiver, deadlines, timeout).await,
         )
     });
     futures_util::future::join_all(waits).await
@@ -113,6 +108,7 @@ pub(crate) fn forward_answers(
     event: &'static str,
     request: Arc<dyn Any + Send + Sync>,
     answers: Answers,
+    deadlines: &Arc<Deadlines>,
     timeout: Duration,
     solver: u16,
     to: &mpsc::UnboundedSender<PendingAnswer>,
@@ -133,14 +129,9 @@ pub(crate) fn forward_answers(
         Answers::One(receiver) => vec![receiver],
         Answers::Many(receivers) => receivers,
     };
-    let deadline = Instant::now() + timeout;
     for receiver in receivers {
+        deadlines.watch(&receiver, event, timeout);
         let delivery = delivery.clone();
-        let _ = to.send(Box::pin(async move {
-            delivery(received(
-                event,
-                answer_until(event, receiver, deadline, timeout).await,
-            ))
-        }));
+        let _ = to.send(Box::pin(async move { delivery(received(event, receiver.await)) }));
     }
 }

@@ -5,18 +5,15 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::oneshot;
-
+use crate::answer::Dropped;
+pub(crate) use crate::answer::AnswerSender;
 use crate::{Failure, Request};
 
 /// An answer on its way back to the requester, with the response type erased.
 pub(crate) type Answer = Result<Box<dyn Any + Send>, Failure>;
 
-/// Where one solver sends its answer to one request.
-pub(crate) type AnswerSender = oneshot::Sender<Answer>;
-
 /// An answer as it arrived at a requester, its channel's end included.
-pub(crate) fn received(event: &str, received: Result<Answer, oneshot::error::RecvError>) -> Answer {
+pub(crate) fn received(event: &str, received: Result<Answer, Dropped>) -> Answer {
     // Every solver path answers explicitly; a dropped sender means the delivery was dropped
     // unprocessed, because its manager stopped.
     received.unwrap_or_else(|_| Err(stopped_before_answering(event)))
@@ -25,7 +22,7 @@ pub(crate) fn received(event: &str, received: Result<Answer, oneshot::error::Rec
 /// Turns an answer that arrived at a requester back into its typed form.
 pub(crate) fn typed_answer<R: 'static>(
     event: &'static str,
-    received_answer: Result<Answer, oneshot::error::RecvError>,
+    received_answer: Result<Answer, Dropped>,
 ) -> Result<R, Failure> {
     received(event, received_answer)?
         .downcast::<R>()

@@ -12,13 +12,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use tokio::sync::oneshot;
 use tokio::time::Instant;
 
+use crate::answer::{self, AnswerReceiver, Deadlines};
 use crate::config::Config;
 use crate::log_throttle::LogThrottle;
 use crate::mailbox::{Delivery, Mailbox, Refused};
-use crate::responder::{Answer, AnswerSender};
+use crate::responder::AnswerSender;
 
 /// Identifies one subscriber (a manager or a stream) in the routing table.
 pub(crate) type SubscriberId = u64;
@@ -60,12 +60,12 @@ impl Hasher for TypeIdHasher {
 /// The answers a request will get: one receiver per solver.
 pub(crate) enum Answers {
     None,
-    One(oneshot::Receiver<Answer>),
-    Many(Vec<oneshot::Receiver<Answer>>),
+    One(AnswerReceiver),
+    Many(Vec<AnswerReceiver>),
 }
 
 impl Answers {
-    fn add(&mut self, receiver: oneshot::Receiver<Answer>) {
+    fn add(&mut self, receiver: AnswerReceiver) {
         *self = match std::mem::replace(self, Answers::None) {
             Answers::None => Answers::One(receiver),
             Answers::One(first) => Answers::Many(vec![first, receiver]),
@@ -118,6 +118,8 @@ pub(crate) struct Router {
     next_subscriber: AtomicU64,
     pub(crate) config: Config,
     pub(crate) stats: RouterStats,
+    /// The deadlines of the requests sent through this router.
+    pub(crate) deadlines: Arc<Deadlines>,
     /// One warning per period for dropped notifications, however many there are.
     drop_log: LogThrottle,
 }
@@ -130,6 +132,7 @@ impl Router {
             next_subscriber: AtomicU64::new(1),
             config,
             stats: RouterStats::default(),
+            deadlines: Arc::default(),
             drop_log: LogThrottle::new(Duration::from_secs(10)),
         }
     }
@@ -322,7 +325,7 @@ impl Router {
     ) -> Answers {
         let mut answers = Answers::None;
         self.fan_out(type_id, event_name, event, || {
-            let (sender, receiver) = oneshot::channel();
+            let (sender, receiver) = answer::channel();
             answers.add(receiver);
             Some(sender)
         })

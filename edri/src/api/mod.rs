@@ -74,7 +74,12 @@ impl ApiState {
         match info.kind {
             EventKind::Request => {
                 let answers = self.router.request(type_id, info.name, event).await;
-                first_answer_erased(info.name, answers, self.limits.response_timeout)
+                first_answer_erased(
+                    info.name,
+                    answers,
+                    &self.router.deadlines,
+                    self.limits.response_timeout,
+                )
                     .await
                     .map_err(ApiError::from)
             }

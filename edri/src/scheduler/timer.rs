@@ -59,9 +59,10 @@ async fn fire(router: &Arc<Router>, run: Run) {
                     .request(event.type_id, event.name, event.value.clone())
                     .await;
                 let timeout = router.config.request_timeout;
+                let deadlines = router.deadlines.clone();
                 let (job, name) = (run.job.clone(), event.name);
                 tokio::spawn(async move {
-                    if let Err(failure) = first_answer_erased(name, answers, timeout).await {
+                    if let Err(failure) = first_answer_erased(name, answers, &deadlines, timeout).await {
                         tracing::warn!(
                             job = &*job,
                             event = name,

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use crate::health::HealthReport;
 use crate::mailbox::Mailbox;
 use crate::manager::{Direction, Manager, ManagerStats};
+use crate::answer::Deadlines;
 use crate::request::{all_answers, first_answer};
 use crate::router::{Answers, Route, Router};
 use crate::subscription::Subscription;
@@ -84,6 +85,7 @@ impl Handle {
             .await;
         Ok(Pending {
             answers,
+            deadlines: router.deadlines.clone(),
             timeout: router.config.request_timeout,
             _event: PhantomData,
         })
@@ -107,7 +109,7 @@ impl Handle {
         let answers = router
             .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
             .await;
-        first_answer(E::NAME, answers, timeout).await
+        first_answer(E::NAME, answers, &router.deadlines, timeout).await
     }
 
     /// Sends a request to every solver and collects each answer within `timeout`.
@@ -116,11 +118,11 @@ impl Handle {
         event: E,
         timeout: Duration,
     ) -> Result<Vec<Result<E::Response, Failure>>> {
-        let answers = self
-            .open()?
+        let router = self.open()?;
+        let answers = router
             .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
             .await;
-        Ok(all_answers(E::NAME, answers, timeout).await)
+        Ok(all_answers(E::NAME, answers, &router.deadlines, timeout).await)
     }
 
     /// Receives every notification of type `E` from now on, as a `Stream`.
@@ -304,6 +306,7 @@ impl std::fmt::Debug for Handle {
 #[must_use = "await the pending request to get its answer"]
 pub struct Pending<E: Request> {
     answers: Answers,
+    deadlines: Arc<Deadlines>,
     timeout: Duration,
     _event: PhantomData<fn() -> E>,
 }
@@ -321,6 +324,8 @@ impl<E: Request> IntoFuture for Pending<E> {
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(first_answer(E::NAME, self.answers, self.timeout))
+        Box::pin(async move {
+            first_answer(E::NAME, self.answers, &self.deadlines, self.timeout).await
+        })
     }
 }

@@ -375,7 +375,7 @@ async fn ask_encoded(
         ))
     })?;
     let answers = router.request((info.type_id)(), info.name, event).await;
-    let answer = first_answer_erased(info.name, answers, timeout).await?;
+    let answer = first_answer_erased(info.name, answers, &router.deadlines, timeout).await?;
     (info.encode_answer)(answer)
 }
 

@@ -43,7 +43,7 @@ impl Link {
         let router = &self.router;
         self.runtime.block_on(async move {
             let answers = router.request(type_id, name, Arc::new(event)).await;
-            first_answer(name, answers, timeout).await
+            first_answer(name, answers, &router.deadlines, timeout).await
         })
     }
 
