@@ -82,10 +82,7 @@ pub(crate) struct AnswerReceiver {
 /// A new answer channel.
 pub(crate) fn channel() -> (AnswerSender, AnswerReceiver) {
     let slot = Arc::new(Slot::default());
-    (
-        AnswerSender { slot: slot.clone() },
-        AnswerReceiver { slot },
-    )
+    (AnswerSender { slot: slot.clone() }, AnswerReceiver { slot })
 }
 
 impl AnswerSender {

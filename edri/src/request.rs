@@ -132,6 +132,8 @@ pub(crate) fn forward_answers(
     for receiver in receivers {
         deadlines.watch(&receiver, event, timeout);
         let delivery = delivery.clone();
-        let _ = to.send(Box::pin(async move { delivery(received(event, receiver.await)) }));
+        let _ = to.send(Box::pin(async move {
+            delivery(received(event, receiver.await))
+        }));
     }
 }

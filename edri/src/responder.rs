@@ -5,8 +5,8 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
-use crate::answer::Dropped;
 pub(crate) use crate::answer::AnswerSender;
+use crate::answer::Dropped;
 use crate::{Failure, Request};
 
 /// An answer on its way back to the requester, with the response type erased.

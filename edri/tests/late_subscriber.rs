@@ -32,12 +32,18 @@ impl Late {
     }
 }
 
+/// What `Late` received before the marker. Bounded: a marker that never comes fails the test
+/// instead of stalling it (on a paused clock, as soon as nothing else is left to run).
 async fn received_until_marker(seen: &mut mpsc::UnboundedReceiver<Option<u32>>) -> Vec<u32> {
     let mut got = Vec::new();
-    while let Some(n) = seen.recv().await.unwrap() {
-        got.push(n);
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), seen.recv()).await {
+            Ok(Some(Some(n))) => got.push(n),
+            Ok(Some(None)) => return got,
+            Ok(None) => panic!("`Late` stopped before the marker, after {got:?}"),
+            Err(_) => panic!("no marker within 5 s, after {got:?}"),
+        }
     }
-    got
 }
 
 #[tokio::test(start_paused = true)]

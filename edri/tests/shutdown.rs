@@ -3,13 +3,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::Gate;
+use common::{App, Gate};
 use edri::prelude::*;
 
 #[event(request)]
@@ -39,6 +38,10 @@ impl Worker {
     }
 }
 
+/// Far longer than an honest answer or failure takes here: a request with neither by then was
+/// lost, and fails the test within seconds instead of stalling it.
+const LOST_AFTER: Duration = Duration::from_secs(5);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_in_flight_at_shutdown_is_answered_or_failed() {
     let gate = Gate::default();
@@ -58,10 +61,10 @@ async fn every_request_in_flight_at_shutdown_is_answered_or_failed() {
     let requesters: Vec<_> = (0..200)
         .map(|n| {
             let edri = edri.clone();
-            tokio::spawn(async move {
-                edri.ask_timeout(Work { n }, Duration::from_secs(3600))
-                    .await
-            })
+            // Bounds the wait for room in the queue too, not only the wait for the answer.
+            tokio::spawn(
+                async move { tokio::time::timeout(LOST_AFTER, edri.ask(Work { n })).await },
+            )
         })
         .collect();
     let stopping = tokio::spawn({
@@ -69,22 +72,23 @@ async fn every_request_in_flight_at_shutdown_is_answered_or_failed() {
         async move { edri.shutdown().await }
     });
     gate.open();
-    stopping.await.unwrap().unwrap();
+    tokio::time::timeout(LOST_AFTER, stopping)
+        .await
+        .unwrap_or_else(|_| panic!("the shutdown did not end within {LOST_AFTER:?}"))
+        .unwrap()
+        .unwrap();
 
-    let (mut answered, mut failed) = (0, 0);
-    for requester in requesters {
+    let (mut answered, mut lost) = (0, Vec::new());
+    for (n, requester) in requesters.into_iter().enumerate() {
         match requester.await.unwrap() {
-            Ok(()) => answered += 1,
-            Err(failure) => {
-                assert_eq!(failure.status(), Status::Unavailable, "{failure}");
-                failed += 1;
-            }
+            Ok(Ok(())) => answered += 1,
+            Ok(Err(failure)) => assert_eq!(failure.status(), Status::Unavailable, "{failure}"),
+            Err(_) => lost.push(n),
         }
     }
-    assert_eq!(
-        answered + failed,
-        200,
-        "every requester got an answer or a failure"
+    assert!(
+        lost.is_empty(),
+        "requests {lost:?} got neither an answer nor a failure within {LOST_AFTER:?}"
     );
     assert_eq!(
         answered,
@@ -108,20 +112,12 @@ async fn a_solver_that_never_finishes_is_aborted_at_the_shutdown_deadline() {
         .unwrap();
     edri.notify(Block {}).await.unwrap();
     gate.entered().await;
-    let queued = tokio::spawn({
-        let edri = edri.clone();
-        async move {
-            edri.ask_timeout(Work { n: 1 }, Duration::from_secs(3600))
-                .await
-        }
-    });
-    // Let the request reach the queue before shutting down.
-    while edri.stats()[0].queue_depth == 0 {
-        tokio::task::yield_now().await;
-    }
+    // `send` returns once the request is in the queue; the shutdown comes after that.
+    let queued = edri.send(Work { n: 1 }).await.unwrap().timeout(LOST_AFTER);
     edri.shutdown().await.unwrap();
-    let failure = queued.await.unwrap().unwrap_err();
-    assert_eq!(failure.status(), Status::Unavailable);
+    // The shutdown fails it (at its 5 s deadline at the latest): a timeout here means it was lost.
+    let failure = queued.await.unwrap_err();
+    assert_eq!(failure.status(), Status::Unavailable, "{failure}");
 }
 
 /// The app run by the signal tests, in a child process: this same test binary, started with
@@ -146,27 +142,23 @@ fn app() {
     }
 }
 
+/// How long the app may take to start, or to stop once signalled.
+const APP_LIMIT: Duration = Duration::from_secs(10);
+
 fn run_app_and_send(signal: &str) {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "app", "--nocapture", "--test-threads=1"])
-        .env("EDRI_TEST_APP", "1")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    loop {
-        let line = lines.next().expect("the app printed `ready`").unwrap();
-        if line.contains("ready") {
-            break;
-        }
-    }
+    let mut app = App::spawn(
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "app", "--nocapture", "--test-threads=1"])
+            .env("EDRI_TEST_APP", "1"),
+    );
+    app.line_containing("ready", APP_LIMIT);
     let status = Command::new("kill")
-        .args(["-s", signal, &child.id().to_string()])
+        .args(["-s", signal, &app.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let rest: Vec<String> = lines.map(Result::unwrap).collect();
-    let status = child.wait().unwrap();
+    let rest = app.rest(APP_LIMIT);
+    let status = app.wait();
     assert!(status.success(), "exit status after SIG{signal}: {status}");
     assert!(
         rest.iter().any(|line| line.contains("stopping")),

@@ -1,10 +1,13 @@
 //! A persisted store survives a real restart of the app: one process writes and stops (on
 //! SIGTERM, as `run()` does), a new process reads. This test binary plays both processes.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+mod common;
 
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::App;
 use edri::prelude::*;
 use edri::store;
 
@@ -68,30 +71,21 @@ fn app() {
 /// Runs the app in a child process until it prints `expect`, then stops it with SIGTERM and
 /// checks it exits cleanly. Returns the output from `expect` to the end of its line.
 fn run_app(role: &str, path: &Path, expect: &str) -> String {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "app", "--nocapture", "--test-threads=1"])
-        .env("EDRI_STORE_APP", role)
-        .env("EDRI_STORE_PATH", path)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = loop {
-        let line = lines
-            .next()
-            .unwrap_or_else(|| panic!("the {role} app printed `{expect}`"))
-            .unwrap();
-        // The harness prints `test app ... ` before the app's first line.
-        if let Some(at) = line.find(expect) {
-            break line[at..].to_owned();
-        }
-    };
+    let mut app = App::spawn(
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "app", "--nocapture", "--test-threads=1"])
+            .env("EDRI_STORE_APP", role)
+            .env("EDRI_STORE_PATH", path),
+    );
+    // The harness prints `test app ... ` before the app's first line.
+    let line = app.line_containing(expect, Duration::from_secs(10));
+    let line = line[line.find(expect).unwrap()..].to_owned();
     let status = Command::new("kill")
-        .args(["-s", "TERM", &child.id().to_string()])
+        .args(["-s", "TERM", &app.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let status = child.wait().unwrap();
+    let status = app.wait();
     assert!(status.success(), "the {role} app ended with {status}");
     line
 }

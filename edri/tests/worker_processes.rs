@@ -4,10 +4,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::time::Duration;
 
-use common::{alive, wait_until_gone};
+use common::{alive, wait_until_gone, App};
 use edri::prelude::*;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -53,31 +53,23 @@ fn app() {
 
 #[test]
 fn worker_processes_die_with_their_parent_even_on_sigkill() {
-    let mut app = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "app", "--nocapture", "--test-threads=1"])
-        .env("EDRI_TEST_APP", "1")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(app.stdout.take().unwrap()).lines();
-    let child: i32 = loop {
-        let line = lines
-            .next()
-            .expect("the app printed its worker's pid")
-            .unwrap();
-        // The harness prints `test app ... ` without a newline before the app's own output.
-        if let Some((_, pid)) = line.split_once("child ") {
-            break pid.trim().parse().unwrap();
-        }
-    };
+    let mut app = App::spawn(
+        Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "app", "--nocapture", "--test-threads=1"])
+            .env("EDRI_TEST_APP", "1"),
+    );
+    // The harness prints `test app ... ` without a newline before the app's own output.
+    let line = app.line_containing("child ", Duration::from_secs(10));
+    let (_, pid) = line.split_once("child ").unwrap();
+    let child: i32 = pid.trim().parse().unwrap();
     assert_ne!(child as u32, app.id());
     assert!(
         alive(child),
         "the worker process runs while its parent does"
     );
 
-    app.kill().unwrap(); // SIGKILL: no chance to clean up
-    app.wait().unwrap();
+    app.kill(); // SIGKILL: no chance to clean up
+    app.wait();
     wait_until_gone(child);
 }
 

@@ -4,12 +4,22 @@
 mod common;
 
 use std::collections::HashSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::alive;
 use edri::prelude::*;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
+
+/// Polls `done` (a condition no event announces) until it holds; fails the test if it does not
+/// within `within`.
+async fn until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        tokio::task::yield_now().await;
+    }
+}
 
 fn now_micros() -> u128 {
     SystemTime::now()
@@ -320,12 +330,26 @@ async fn a_crashing_child_fails_its_request_and_a_fresh_child_replaces_it() {
         ("sigkill", "SIGKILL"),
         ("garbage", "unreadable frame"),
     ] {
+        // The crash comes after the request is sent (to an idle child: no start-up in between),
+        // so this bounds the time from the crash to the failure from above.
+        let asked = Instant::now();
         let failure = edri
-            .ask_timeout(Misbehave { how: how.into() }, Duration::from_secs(20))
+            .ask_timeout(Misbehave { how: how.into() }, Duration::from_secs(5))
             .await
             .unwrap_err();
+        let took = asked.elapsed();
+        assert!(
+            took < Duration::from_secs(1),
+            "{how}: the request failed {took:?} after it was sent, not within a second: {failure}"
+        );
         assert_eq!(failure.status(), Status::Internal, "{how}: {failure}");
         assert!(failure.message().contains(expected), "{how}: {failure}");
+        // The slot is freed before the failure is answered, so within that second too.
+        assert_eq!(
+            edri.stats()[0].workers_running,
+            0,
+            "{how}: the slot was freed by the time the request failed"
+        );
         let after = edri
             .ask(Misbehave { how: "fine".into() })
             .await
@@ -355,9 +379,12 @@ async fn an_overrunning_process_worker_is_cancelled_then_killed() {
     let obeying = stopping.recv().await.unwrap().pid;
     assert_ne!(obeying, ignoring, "the killed child was replaced");
     // The cancelled job ends (and gives its child back) just after it said so.
-    while edri.stats()[0].workers_running > 0 {
-        tokio::task::yield_now().await;
-    }
+    until(
+        "the cancelled job gives its slot back",
+        Duration::from_secs(5),
+        || edri.stats()[0].workers_running == 0,
+    )
+    .await;
     let next = edri
         .ask(Misbehave { how: "fine".into() })
         .await
@@ -598,9 +625,12 @@ async fn max_workers_queues_further_starts_in_fifo_order_while_the_manager_keeps
             .find(|s| s.name == "Limited")
             .unwrap()
     };
-    while limited().workers_pending < 2 {
-        tokio::task::yield_now().await;
-    }
+    until(
+        "two starts wait for the slot",
+        Duration::from_secs(5),
+        || limited().workers_pending >= 2,
+    )
+    .await;
     assert_eq!(
         (limited().workers_running, limited().workers_pending),
         (1, 2)

@@ -80,8 +80,8 @@ impl ApiState {
                     &self.router.deadlines,
                     self.limits.response_timeout,
                 )
-                    .await
-                    .map_err(ApiError::from)
+                .await
+                .map_err(ApiError::from)
             }
             EventKind::Notification => {
                 self.router.notify(type_id, info.name, event).await;

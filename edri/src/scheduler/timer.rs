@@ -62,7 +62,9 @@ async fn fire(router: &Arc<Router>, run: Run) {
                 let deadlines = router.deadlines.clone();
                 let (job, name) = (run.job.clone(), event.name);
                 tokio::spawn(async move {
-                    if let Err(failure) = first_answer_erased(name, answers, &deadlines, timeout).await {
+                    if let Err(failure) =
+                        first_answer_erased(name, answers, &deadlines, timeout).await
+                    {
                         tracing::warn!(
                             job = &*job,
                             event = name,

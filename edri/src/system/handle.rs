@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::answer::Deadlines;
 use crate::health::HealthReport;
 use crate::mailbox::Mailbox;
 use crate::manager::{Direction, Manager, ManagerStats};
-use crate::answer::Deadlines;
 use crate::request::{all_answers, first_answer};
 use crate::router::{Answers, Route, Router};
 use crate::subscription::Subscription;
@@ -324,8 +324,8 @@ impl<E: Request> IntoFuture for Pending<E> {
     type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            first_answer(E::NAME, self.answers, &self.deadlines, self.timeout).await
-        })
+        Box::pin(
+            async move { first_answer(E::NAME, self.answers, &self.deadlines, self.timeout).await },
+        )
     }
 }
