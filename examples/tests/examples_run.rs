@@ -294,8 +294,6 @@ fn workers_run_in_every_mode_and_process_workers_in_other_processes() {
 /// cleanly with code 0 on SIGTERM.
 #[test]
 fn demo_serves_its_api_until_sigterm() {
-    use std::io::{BufRead, BufReader};
-
     let path = example("demo");
     let mut child = Command::new(&path)
         .env_remove("RUST_LOG")
@@ -307,34 +305,33 @@ fn demo_serves_its_api_until_sigterm() {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap_or_else(|error| panic!("cannot start {}: {error}", path.display()));
-    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("the demo printed `serving on`")
-            .expect("a line of output");
-        if let Some(rest) = line.strip_prefix("[main] serving on http://") {
-            break rest
-                .split_whitespace()
-                .next()
-                .expect("an address")
-                .to_owned();
-        }
-    };
+    let mut lines = Lines::of(&mut child);
+    let addr = lines
+        .wait_for("[main] serving on http://")
+        .split_whitespace()
+        .next()
+        .expect("an address")
+        .to_owned();
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
-    runtime.block_on(talk_to_the_demo(&addr));
+    // The timer is made inside the runtime: `timeout` needs one to exist.
+    let talked =
+        runtime.block_on(async { tokio::time::timeout(LIMIT, talk_to_the_demo(&addr)).await });
+    if talked.is_err() {
+        lines.kill();
+        panic!("the talk with the demo did not end within {LIMIT:?}");
+    }
 
     let status = Command::new("kill")
         .args(["-s", "TERM", &child.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(status.success());
-    let rest: Vec<String> = lines.map(|line| line.expect("a line")).collect();
-    let status = child.wait().expect("the demo's status");
+    let rest = lines.rest();
+    let (status, _) = finish(child);
     assert!(status.success(), "the demo ended with {status}: {rest:?}");
     assert!(
         rest.iter().any(|line| line == "[main] stopped cleanly"),
@@ -422,14 +419,7 @@ async fn read_json(
 
 /// Starts the demo with its API on a free port (and `env` on top), through `sh` so that a test
 /// can set limits first; returns it with its stdout's lines.
-fn start_demo(
-    shell_prefix: &str,
-    env: &[(&str, &str)],
-) -> (
-    std::process::Child,
-    std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
-) {
-    use std::io::BufRead;
+fn start_demo(shell_prefix: &str, env: &[(&str, &str)]) -> (std::process::Child, Lines) {
     let path = example("demo");
     let mut command = Command::new("sh");
     command
@@ -449,23 +439,82 @@ fn start_demo(
     let mut child = command
         .spawn()
         .unwrap_or_else(|error| panic!("cannot start {}: {error}", path.display()));
-    let lines = std::io::BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let lines = Lines::of(&mut child);
     (child, lines)
 }
 
-/// Reads lines until one starts with `prefix`; returns the rest of that line.
-fn wait_for_line(
-    lines: &mut std::io::Lines<std::io::BufReader<std::process::ChildStdout>>,
-    prefix: &str,
-) -> String {
-    loop {
-        let line = lines
-            .next()
-            .unwrap_or_else(|| panic!("the demo ended before printing `{prefix}`"))
-            .expect("a line of output");
-        if let Some(rest) = line.strip_prefix(prefix) {
-            return rest.to_owned();
+/// The lines a demo prints on stdout, read on a thread so that every wait for them is bounded
+/// by [`LIMIT`]: a demo that hangs is killed and fails the test instead of stalling it.
+struct Lines {
+    lines: std::sync::mpsc::Receiver<String>,
+    pid: u32,
+}
+
+impl Lines {
+    /// Takes the child's piped stdout.
+    fn of(child: &mut std::process::Child) -> Lines {
+        use std::io::BufRead;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (sender, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines {
+            lines,
+            pid: child.id(),
         }
+    }
+
+    /// The next line; `None` at the end of the output.
+    fn next_line(&mut self, deadline: Instant, waiting_for: &str) -> Option<String> {
+        use std::sync::mpsc::RecvTimeoutError;
+        match self
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            Ok(line) => Some(line),
+            Err(RecvTimeoutError::Disconnected) => None,
+            Err(RecvTimeoutError::Timeout) => {
+                self.kill();
+                panic!("{waiting_for}: not within {LIMIT:?}")
+            }
+        }
+    }
+
+    /// Kills the demo (not reaped yet, so its pid is still its own).
+    fn kill(&self) {
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", &self.pid.to_string()])
+            .status();
+    }
+
+    /// Reads lines until one starts with `prefix`; returns the rest of that line.
+    fn wait_for(&mut self, prefix: &str) -> String {
+        let deadline = Instant::now() + LIMIT;
+        let waiting_for = format!("the demo printed no line starting with `{prefix}`");
+        loop {
+            let line = self
+                .next_line(deadline, &waiting_for)
+                .unwrap_or_else(|| panic!("the demo ended before printing `{prefix}`"));
+            if let Some(rest) = line.strip_prefix(prefix) {
+                return rest.to_owned();
+            }
+        }
+    }
+
+    /// The lines up to the end of the output.
+    fn rest(&mut self) -> Vec<String> {
+        let deadline = Instant::now() + LIMIT;
+        let mut rest = Vec::new();
+        while let Some(line) = self.next_line(deadline, "the demo's output did not end") {
+            rest.push(line);
+        }
+        rest
     }
 }
 
@@ -500,11 +549,11 @@ fn finish(mut child: std::process::Child) -> (std::process::ExitStatus, String) 
 #[test]
 fn demo_stops_cleanly_on_a_signal_during_its_tour() {
     let (child, mut lines) = start_demo("", &[]);
-    wait_for_line(&mut lines, "started; FileUploaded goes to");
+    lines.wait_for("started; FileUploaded goes to");
     signal(&child, "STOP");
     signal(&child, "TERM");
     signal(&child, "CONT");
-    let rest: Vec<String> = lines.map(|line| line.expect("a line")).collect();
+    let rest = lines.rest();
     let (status, stderr) = finish(child);
     assert!(status.success(), "the demo ended with {status}: {stderr}");
     assert!(
@@ -524,13 +573,13 @@ fn demo_stops_cleanly_on_a_signal_during_its_tour() {
 fn a_second_signal_ends_the_demo_at_once() {
     use std::os::unix::process::ExitStatusExt;
     let (child, mut lines) = start_demo("", &[]);
-    wait_for_line(&mut lines, "started; FileUploaded goes to");
+    lines.wait_for("started; FileUploaded goes to");
     // Both arrive together when the demo resumes: one asks for a stop, the other forces it.
     signal(&child, "STOP");
     signal(&child, "TERM");
     signal(&child, "INT");
     signal(&child, "CONT");
-    let rest: Vec<String> = lines.map(|line| line.expect("a line")).collect();
+    let rest = lines.rest();
     let (status, stderr) = finish(child);
     assert!(
         matches!(status.code(), Some(130 | 143)),
@@ -547,8 +596,8 @@ fn a_second_signal_ends_the_demo_at_once() {
 /// A startup error is printed as a sentence naming the setting, and the demo exits with 1.
 #[test]
 fn a_bad_setting_stops_the_demo_with_a_sentence() {
-    let (child, lines) = start_demo("", &[("EDRI_QUEUE_CAPACITY", "2305843009213693952")]);
-    let stdout: Vec<String> = lines.map(|line| line.expect("a line")).collect();
+    let (child, mut lines) = start_demo("", &[("EDRI_QUEUE_CAPACITY", "2305843009213693952")]);
+    let stdout = lines.rest();
     let (status, stderr) = finish(child);
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(
@@ -571,8 +620,8 @@ fn a_bad_setting_stops_the_demo_with_a_sentence() {
 /// Logs go to stderr: stdout holds the tour only, even at debug level.
 #[test]
 fn the_demo_logs_to_stderr() {
-    let (child, lines) = start_demo("", &[("EDRI_DEMO_EXIT", "1"), ("RUST_LOG", "edri=debug")]);
-    let stdout: Vec<String> = lines.map(|line| line.expect("a line")).collect();
+    let (child, mut lines) = start_demo("", &[("EDRI_DEMO_EXIT", "1"), ("RUST_LOG", "edri=debug")]);
+    let stdout = lines.rest();
     let (status, stderr) = finish(child);
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("DEBUG"), "no debug log on stderr: {stderr}");
@@ -593,7 +642,7 @@ fn a_connection_flood_under_a_low_file_limit_hurts_no_one_for_long() {
     use std::net::TcpStream;
 
     let (child, mut lines) = start_demo("ulimit -n 256;", &[("EDRI_API_HEADER_TIMEOUT", "3")]);
-    let addr = wait_for_line(&mut lines, "[main] serving on http://");
+    let addr = lines.wait_for("[main] serving on http://");
     let addr = addr
         .split_whitespace()
         .next()
