@@ -64,16 +64,23 @@ impl<S: Subscriber> Layer<S> for Recorder {
     }
 }
 
-#[test]
-fn every_hop_has_a_debug_span_and_nothing_is_logged_at_info_per_event() {
+/// Runs `test` on a current-thread runtime with a [`Recorder`] as the tracing subscriber;
+/// returns what it recorded.
+fn recorded<F: std::future::Future<Output = ()>>(test: impl FnOnce(Recorder) -> F) -> Recorder {
     let recorder = Recorder::default();
     let subscriber = tracing_subscriber::registry().with(recorder.clone());
     let _guard = tracing::subscriber::set_default(subscriber);
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
-    runtime.block_on(async {
+        .unwrap()
+        .block_on(test(recorder.clone()));
+    recorder
+}
+
+#[test]
+fn every_hop_has_a_debug_span_and_nothing_is_logged_at_info_per_event() {
+    let recorder = recorded(|recorder| async move {
         let edri = Edri::new().manager(Observed).start().await.unwrap();
         let events_before = recorder.events.lock().unwrap().len();
         for _ in 0..10 {
@@ -121,15 +128,8 @@ pub struct Unheard {
 /// logged as one summary with a count, not one warning each.
 #[test]
 fn dropped_notifications_are_logged_as_a_summary() {
-    let recorder = Recorder::default();
-    let subscriber = tracing_subscriber::registry().with(recorder.clone());
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     let started = std::time::Instant::now();
-    runtime.block_on(async {
+    let recorder = recorded(|_| async {
         let edri = Edri::new()
             .manager(Observed)
             .cache_size(10)
