@@ -175,15 +175,28 @@ impl<IO> Watched<IO> {
     }
 
     /// Whether the current deadline has passed; arms the timer (with `cx`'s waker) when not.
+    ///
+    /// The deadline moves later with every answer on a keep-alive connection; re-arming the
+    /// timer each time would put a timer-wheel update on every request. So a timer set for an
+    /// earlier deadline is kept, and moved on only when it fires before the current one.
     fn expired(&mut self, cx: &mut Context<'_>) -> bool {
         let Some(deadline) = self.deadline() else {
             return false;
         };
-        if self.armed != Some(deadline) {
-            self.timer.as_mut().reset(deadline);
-            self.armed = Some(deadline);
+        loop {
+            if self.armed.is_none_or(|armed| armed > deadline) {
+                self.timer.as_mut().reset(deadline);
+                self.armed = Some(deadline);
+            }
+            if self.timer.as_mut().poll(cx).is_pending() {
+                return false;
+            }
+            if self.armed.is_some_and(|armed| armed >= deadline) {
+                return true;
+            }
+            // Fired for an earlier deadline that has since moved: wait for the current one.
+            self.armed = None;
         }
-        self.timer.as_mut().poll(cx).is_ready()
     }
 }
 
