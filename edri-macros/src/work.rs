@@ -90,7 +90,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             &self,
         ) -> ::core::option::Option<(
             &'static str,
-            ::core::result::Result<::std::vec::Vec<u8>, ::edri::__private::postcard::Error>,
+            ::core::result::Result<::std::vec::Vec<u8>, ::edri::WireError>,
         )> {
             let _ = #run;
             ::core::option::Option::Some((#key, #encode(self)))
@@ -112,7 +112,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         trait #check {
             fn __edri_encode(
                 &self,
-            ) -> ::core::result::Result<::std::vec::Vec<u8>, ::edri::__private::postcard::Error>;
+            ) -> ::core::result::Result<::std::vec::Vec<u8>, ::edri::WireError>;
 
             fn __edri_run(
                 bytes: &[u8],
@@ -129,8 +129,8 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         {
             fn __edri_encode(
                 &self,
-            ) -> ::core::result::Result<::std::vec::Vec<u8>, ::edri::__private::postcard::Error> {
-                ::edri::__private::postcard::to_stdvec(self)
+            ) -> ::core::result::Result<::std::vec::Vec<u8>, ::edri::WireError> {
+                ::edri::__private::wire_encode(self)
             }
 
             fn __edri_run(

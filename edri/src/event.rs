@@ -69,7 +69,7 @@ impl KindCodec for NotificationKind {
 
 impl<R: Serialize + DeserializeOwned + Send + 'static> KindCodec for RequestKind<R> {
     fn decode_answer(bytes: &[u8]) -> Result<Box<dyn Any + Send>, Failure> {
-        postcard::from_bytes::<R>(bytes)
+        crate::wire::decode::<R>(bytes)
             .map(|response| Box::new(response) as Box<dyn Any + Send>)
             .map_err(|error| {
                 Failure::internal(format!(
@@ -83,7 +83,7 @@ impl<R: Serialize + DeserializeOwned + Send + 'static> KindCodec for RequestKind
         let response = answer
             .downcast::<R>()
             .map_err(|_| Failure::internal(format!("an answer is not a `{}`", type_name::<R>())))?;
-        postcard::to_stdvec(&*response).map_err(|error| {
+        crate::wire::encode(&*response).map_err(|error| {
             Failure::internal(format!(
                 "cannot encode the response `{}`: {error}",
                 type_name::<R>()
@@ -106,8 +106,8 @@ impl<R: Serialize + DeserializeOwned + Send + 'static> KindCodec for RequestKind
 
 /// Decodes an event by type, erased: the registry's decoder for events arriving by name.
 #[doc(hidden)]
-pub fn decode_event<E: Event>(bytes: &[u8]) -> Result<Arc<dyn Any + Send + Sync>, postcard::Error> {
-    postcard::from_bytes::<E>(bytes).map(|event| Arc::new(event) as Arc<dyn Any + Send + Sync>)
+pub fn decode_event<E: Event>(bytes: &[u8]) -> Result<Arc<dyn Any + Send + Sync>, crate::wire::WireError> {
+    crate::wire::decode::<E>(bytes).map(|event| Arc::new(event) as Arc<dyn Any + Send + Sync>)
 }
 
 /// Encodes an answer to an event of type `E`, erased.
@@ -211,8 +211,8 @@ pub trait WireResponse: Serialize + DeserializeOwned {}
 #[diagnostic::do_not_recommend]
 impl<T: Serialize + DeserializeOwned> WireResponse for T {}
 
-/// Decodes an event from postcard into its shared, type-erased form.
-pub type DecodeEvent = fn(&[u8]) -> Result<Arc<dyn Any + Send + Sync>, postcard::Error>;
+/// Decodes an event from the wire format into its shared, type-erased form.
+pub type DecodeEvent = fn(&[u8]) -> Result<Arc<dyn Any + Send + Sync>, crate::wire::WireError>;
 
 /// The registration of one event type, submitted by `#[event]` (through `inventory`) and
 /// listed by [`registered_events`].
@@ -235,7 +235,7 @@ pub struct EventInfo {
     pub location: &'static str,
     /// The type's `TypeId`, for in-process lookups (never sent over a wire).
     pub type_id: fn() -> TypeId,
-    /// Decodes the event from postcard, for events arriving by name.
+    /// Decodes the event from the wire format, for events arriving by name.
     pub decode: DecodeEvent,
     /// Encodes an answer to the event (empty for notifications).
     pub encode_answer: fn(Box<dyn Any + Send>) -> Result<Vec<u8>, Failure>,

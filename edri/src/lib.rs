@@ -64,6 +64,7 @@ mod subscription;
 mod system;
 pub mod topology;
 mod value;
+mod wire;
 pub mod worker;
 
 pub use context::Context;
@@ -82,6 +83,7 @@ pub use serde;
 pub use subscription::Subscription;
 pub use system::{Edri, Handle, Pending, StopSignal};
 pub use value::{Value, ValueError};
+pub use wire::WireError;
 pub use worker::{Message, Mode, Work, Worker, WorkerHandle};
 
 /// The names most programs need: `use edri::prelude::*;`.
@@ -112,7 +114,7 @@ pub mod __private {
     };
     pub use inventory;
     pub use linkme;
-    pub use postcard;
+    pub use crate::wire::{decode as wire_decode, encode as wire_encode};
     pub use serde;
 }
 

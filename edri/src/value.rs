@@ -420,9 +420,9 @@ mod tests {
     }
 
     #[test]
-    fn postcard_round_trip_keeps_every_variant() {
-        let bytes = postcard::to_stdvec(&sample()).unwrap();
-        let back: Value = postcard::from_bytes(&bytes).unwrap();
+    fn wire_round_trip_keeps_every_variant() {
+        let bytes = crate::wire::encode(&sample()).unwrap();
+        let back: Value = crate::wire::decode(&bytes).unwrap();
         assert_eq!(back, sample());
     }
 

@@ -68,14 +68,14 @@ pub enum MissedRuns {
 }
 
 /// Encodes a job's event, captured with the event's type by [`Job::new`].
-type Encode = fn(&(dyn Any + Send + Sync)) -> Result<Vec<u8>, postcard::Error>;
+type Encode = fn(&(dyn Any + Send + Sync)) -> Result<Vec<u8>, crate::wire::WireError>;
 
-fn encode<E: Event>(event: &(dyn Any + Send + Sync)) -> Result<Vec<u8>, postcard::Error> {
+fn encode<E: Event>(event: &(dyn Any + Send + Sync)) -> Result<Vec<u8>, crate::wire::WireError> {
     // `Job::new::<E>` pairs this function with an `E`, so the downcast always succeeds; an
     // error (not a panic) keeps a broken pairing visible without taking the process down.
     match event.downcast_ref::<E>() {
-        Some(event) => postcard::to_stdvec(event),
-        None => Err(postcard::Error::SerdeSerCustom),
+        Some(event) => crate::wire::encode(event),
+        None => Err(crate::wire::refused()),
     }
 }
 
@@ -98,7 +98,7 @@ pub(crate) struct ErasedEvent {
 }
 
 impl ErasedEvent {
-    fn bytes(&self) -> Result<Vec<u8>, postcard::Error> {
+    fn bytes(&self) -> Result<Vec<u8>, crate::wire::WireError> {
         match &self.encoded {
             Encoded::OnDemand(encode) => encode(&*self.value),
             Encoded::Bytes(bytes) => Ok(bytes.to_vec()),

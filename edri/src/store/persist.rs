@@ -53,8 +53,8 @@ impl Row {
     pub(crate) fn encode(
         value: &Value,
         expires_at_unix_ms: Option<u64>,
-    ) -> Result<Vec<u8>, postcard::Error> {
-        postcard::to_stdvec(&RowRef {
+    ) -> Result<Vec<u8>, crate::wire::WireError> {
+        crate::wire::encode(&RowRef {
             value,
             expires_at_unix_ms,
         })
@@ -79,7 +79,7 @@ pub(crate) enum Reason {
     Row {
         key: String,
         #[source]
-        source: postcard::Error,
+        source: crate::wire::WireError,
     },
     #[error("cannot start the writer thread: {0}")]
     Thread(std::io::Error),
@@ -142,7 +142,7 @@ fn load(path: &Path) -> Result<(Database, Vec<(String, Row)>), Reason> {
         for item in table.iter().map_err(redb::Error::from)? {
             let (key, bytes) = item.map_err(redb::Error::from)?;
             let key = key.value().to_owned();
-            let row: Row = match postcard::from_bytes(bytes.value()) {
+            let row: Row = match crate::wire::decode(bytes.value()) {
                 Ok(row) => row,
                 Err(source) => return Err(Reason::Row { key, source }),
             };

@@ -285,7 +285,7 @@ impl Link {
             if answered != call {
                 continue;
             }
-            return postcard::from_bytes::<E::Response>(&answer?).map_err(|error| {
+            return crate::wire::decode::<E::Response>(&answer?).map_err(|error| {
                 Failure::internal(format!(
                     "cannot decode the response `{}`: {error}",
                     type_name::<E::Response>()
@@ -304,7 +304,7 @@ impl Link {
 }
 
 fn encode<E: Event>(event: &E) -> Result<Vec<u8>, Failure> {
-    postcard::to_stdvec(event).map_err(|error| {
+    crate::wire::encode(event).map_err(|error| {
         Failure::internal(format!(
             "cannot encode `{}` ({}) in the worker process: {error}",
             E::NAME,

@@ -55,7 +55,7 @@ pub trait Work: Send + 'static {
 
     /// Filled in by `#[edri::work]`: the registry key and encoded value for process mode.
     #[doc(hidden)]
-    fn __process(&self) -> Option<(&'static str, Result<Vec<u8>, postcard::Error>)> {
+    fn __process(&self) -> Option<(&'static str, Result<Vec<u8>, crate::wire::WireError>)> {
         None
     }
 }
@@ -112,7 +112,7 @@ impl Message {
                     body: Body::Local(event),
                 }),
             },
-            Body::Encoded(bytes) => match postcard::from_bytes::<E>(&bytes) {
+            Body::Encoded(bytes) => match crate::wire::decode::<E>(&bytes) {
                 Ok(event) => Ok(event),
                 Err(error) => {
                     tracing::error!(event = E::NAME, %error, "a message to a worker does not decode");

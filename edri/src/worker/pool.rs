@@ -60,7 +60,7 @@ impl<R: Serialize + Send + 'static, T: IntoAnswer<R> + Send + 'static> WorkRetur
 {
     fn encode(self) -> Result<Vec<u8>, Failure> {
         let response = self.into_answer()?;
-        postcard::to_stdvec(&response).map_err(|error| {
+        crate::wire::encode(&response).map_err(|error| {
             Failure::internal(format!(
                 "cannot encode the response `{}` in the worker process: {error}",
                 type_name::<R>()
@@ -76,7 +76,7 @@ pub fn run_process_solver<E: Event, T: WorkReturns<E::Kind>>(
     worker: &mut Worker,
     solver: impl FnOnce(E, &mut Worker) -> T,
 ) -> Result<Vec<u8>, Failure> {
-    let event: E = postcard::from_bytes(bytes).map_err(|error| {
+    let event: E = crate::wire::decode(bytes).map_err(|error| {
         Failure::internal(format!(
             "cannot decode `{}` ({}) in the worker process: {error}",
             E::NAME,
@@ -453,7 +453,7 @@ pub fn run_work<W: Work + DeserializeOwned>(
     bytes: &[u8],
     worker: &mut Worker,
 ) -> Result<Vec<u8>, Failure> {
-    let mut work: W = postcard::from_bytes(bytes).map_err(|error| {
+    let mut work: W = crate::wire::decode(bytes).map_err(|error| {
         Failure::internal(format!(
             "cannot decode the work `{}` in the worker process: {error}",
             type_name::<W>()
@@ -500,7 +500,7 @@ impl Workers {
                 return Outcome::Failed;
             }
         };
-        let body = match postcard::to_stdvec(event) {
+        let body = match crate::wire::encode(event) {
             Ok(body) => body,
             Err(error) => {
                 fail(
@@ -733,7 +733,7 @@ impl WorkerHandle {
                     .map_err(|_| gone())
             }
             ToWorkerLink::Process(sender) => {
-                let body = postcard::to_stdvec(&event).map_err(|error| {
+                let body = crate::wire::encode(&event).map_err(|error| {
                     Failure::internal(format!(
                         "cannot send `{}` ({}) to a worker process: {error}",
                         E::NAME,

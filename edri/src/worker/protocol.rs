@@ -64,8 +64,8 @@ pub(crate) enum ToParent {
 }
 
 /// Encodes a frame body and its length prefix.
-pub(crate) fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, postcard::Error> {
-    let body = postcard::to_stdvec(message)?;
+pub(crate) fn encode<T: Serialize>(message: &T) -> Result<Vec<u8>, crate::wire::WireError> {
+    let body = crate::wire::encode(message)?;
     let mut frame = Vec::with_capacity(body.len() + 4);
     frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
     frame.extend_from_slice(&body);
@@ -115,5 +115,5 @@ pub(crate) fn check_length(length: usize) -> io::Result<()> {
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(body: &[u8]) -> io::Result<T> {
-    postcard::from_bytes(body).map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))
+    crate::wire::decode(body).map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))
 }
