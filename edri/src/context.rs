@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use crate::events::router::Health;
 use crate::mailbox::Mailbox;
 use crate::manager::Counters;
-use crate::request::{all_answers, first_answer, forward_answers, PendingAnswer};
+use crate::answer::{all_answers, first_answer, forward_answers, PendingAnswer};
 use crate::router::{Router, SubscriberId};
 use crate::topology::SentCounts;
 use crate::worker::{Mode, Work, WorkerHandle, Workers};

@@ -55,8 +55,6 @@ pub mod health;
 mod log_throttle;
 mod mailbox;
 mod manager;
-mod request;
-mod responder;
 mod router;
 pub mod scheduler;
 pub mod store;
@@ -76,12 +74,12 @@ pub use event::{
 pub use failure::{Failure, Status};
 pub use mailbox::QueueKind;
 pub use manager::{Finish, Manager, ManagerStats};
-pub use responder::{IntoAnswer, Responder};
+pub use answer::{IntoAnswer, Pending, Responder};
 /// serde, as edri uses it: derive `Serialize` and `Deserialize` for types named by
 /// `response = Type` with `#[serde(crate = "edri::serde")]`, without a dependency of your own.
 pub use serde;
 pub use subscription::Subscription;
-pub use system::{Edri, Handle, Pending, StopSignal};
+pub use system::{Edri, Handle, StopSignal};
 pub use value::{Value, ValueError};
 pub use wire::WireError;
 pub use worker::{Message, Mode, Work, Worker, WorkerHandle};
@@ -103,10 +101,11 @@ pub mod __private {
         KindCodec, NotificationKind, RequestKind,
     };
     pub use crate::mailbox::QueueKind;
-    pub use crate::mailbox::{AnswerDelivery, Delivery};
+    pub use crate::answer::{AnswerDelivery, ReplySlot};
+    pub use crate::mailbox::Delivery;
     pub use crate::manager::{
         assert_event, finish, misrouted, take_answer, take_event, Direction, ManagerDescriptor,
-        Outcome, ReplySlot, Returns, SolverInfo,
+        Outcome, Returns, SolverInfo,
     };
     pub use crate::worker::{
         run_process_solver, run_work, solve_in_process, solve_in_thread, ProcessSolver, WorkEntry,

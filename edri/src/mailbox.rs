@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, Notify, Semaphore};
 
-use crate::responder::{Answer, AnswerSender};
+use crate::answer::AnswerSender;
 
 /// An event on its way to one solver of one manager.
 #[doc(hidden)]
@@ -40,27 +40,6 @@ impl Delivery {
     ) -> Option<E> {
         let event = event.downcast::<E>().ok()?;
         Some(Arc::try_unwrap(event).unwrap_or_else(|shared| (*shared).clone()))
-    }
-}
-
-/// An answer on its way to the `#[solve(res)]` solver of the manager that sent the request.
-#[doc(hidden)]
-pub struct AnswerDelivery {
-    pub(crate) solver: u16,
-    pub(crate) event_name: &'static str,
-    pub(crate) request: Arc<dyn Any + Send + Sync>,
-    pub(crate) answer: Answer,
-}
-
-impl AnswerDelivery {
-    /// Index of the `#[solve(res)]` solver in the receiving manager's table.
-    pub fn solver(&self) -> u16 {
-        self.solver
-    }
-
-    /// The request's wire name.
-    pub fn event_name(&self) -> &'static str {
-        self.event_name
     }
 }
 

@@ -13,11 +13,10 @@ use futures_util::FutureExt;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
+use crate::answer::{send_answer, AnswerDelivery, PanicNote, PendingAnswer, ReplySlot};
 use crate::context::Context;
-use crate::mailbox::{AnswerDelivery, Delivery, Inbox, QueueKind};
-use crate::request::PendingAnswer;
-use crate::responder::{send_answer, AnswerSender, PanicNote};
-use crate::{Failure, Request, Responder};
+use crate::mailbox::{Delivery, Inbox, QueueKind};
+use crate::{Failure, Request};
 
 /// A component that subscribes to events and solves them. Implemented by `#[manager]`.
 ///
@@ -148,35 +147,6 @@ impl Counters {
         if outcome == Outcome::Failed {
             self.failed.fetch_add(1, Ordering::Relaxed);
         }
-    }
-}
-
-/// The answer channel of the request being solved, kept by the manager loop so that a panicking
-/// solver still gets its requester an answer.
-#[doc(hidden)]
-pub struct ReplySlot {
-    sender: Option<AnswerSender>,
-    note: Arc<PanicNote>,
-}
-
-impl ReplySlot {
-    /// Takes the answer channel out, for a worker that answers from elsewhere.
-    pub(crate) fn take_sender(&mut self) -> Option<AnswerSender> {
-        self.sender.take()
-    }
-
-    /// A slot for an answer channel taken out earlier.
-    pub(crate) fn with_sender(sender: Option<AnswerSender>) -> Self {
-        Self {
-            sender,
-            note: Arc::default(),
-        }
-    }
-
-    /// Hands the answer channel to a solver that answers through a [`Responder`].
-    #[doc(hidden)]
-    pub fn responder<E: Request>(&mut self) -> Responder<E> {
-        Responder::new(self.sender.take(), self.note.clone())
     }
 }
 
@@ -369,10 +339,7 @@ impl Runner<'_> {
         );
         let event_name = delivery.event_name;
         let mut delivery = delivery;
-        let mut slot = ReplySlot {
-            sender: delivery.reply.take(),
-            note: self.note.clone(),
-        };
+        let mut slot = ReplySlot::new(delivery.reply.take(), self.note.clone());
         let note = self.note;
         span.in_scope(|| tracing::debug!("solving"));
         let result = {
@@ -396,7 +363,7 @@ impl Runner<'_> {
                 self.counters.panics.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(manager = self.ctx.name(), event = event_name, panic = %message, "solver panicked");
                 self.note.fail_orphans(&message);
-                if let Some(sender) = slot.sender.take() {
+                if let Some(sender) = slot.take_sender() {
                     send_answer::<()>(
                         sender,
                         Err(Failure::internal(format!(
@@ -475,7 +442,7 @@ impl<R: Send + 'static, T: crate::IntoAnswer<R>> Returns<crate::event::RequestKi
         } else {
             Outcome::Failed
         };
-        if let Some(sender) = slot.sender.take() {
+        if let Some(sender) = slot.take_sender() {
             send_answer(sender, answer);
         }
         outcome

@@ -14,11 +14,11 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use tokio::time::Instant;
 
-use crate::answer::{self, AnswerReceiver, Deadlines};
+use crate::answer::AnswerSender;
+use crate::answer::{self, Answers, Deadlines};
 use crate::config::Config;
 use crate::log_throttle::LogThrottle;
 use crate::mailbox::{Delivery, Mailbox, Refused};
-use crate::responder::AnswerSender;
 
 /// Identifies one subscriber (a manager or a stream) in the routing table.
 pub(crate) type SubscriberId = u64;
@@ -54,26 +54,6 @@ impl Hasher for TypeIdHasher {
 
     fn write_u64(&mut self, word: u64) {
         self.0 = self.0.rotate_left(5) ^ word;
-    }
-}
-
-/// The answers a request will get: one receiver per solver.
-pub(crate) enum Answers {
-    None,
-    One(AnswerReceiver),
-    Many(Vec<AnswerReceiver>),
-}
-
-impl Answers {
-    fn add(&mut self, receiver: AnswerReceiver) {
-        *self = match std::mem::replace(self, Answers::None) {
-            Answers::None => Answers::One(receiver),
-            Answers::One(first) => Answers::Many(vec![first, receiver]),
-            Answers::Many(mut all) => {
-                all.push(receiver);
-                Answers::Many(all)
-            }
-        };
     }
 }
 

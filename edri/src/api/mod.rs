@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 use self::origin::OriginPolicy;
 use crate::config::ApiLimits;
 use crate::event::Registry;
-use crate::request::first_answer_erased;
+use crate::answer::first_answer_erased;
 use crate::router::Router;
 use crate::{Error, EventInfo, EventKind, Handle, Result};
 

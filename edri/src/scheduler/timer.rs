@@ -6,7 +6,7 @@ use tokio::time::Instant;
 
 use super::timeline::Run;
 use super::Shared;
-use crate::request::first_answer_erased;
+use crate::answer::first_answer_erased;
 use crate::router::Router;
 use crate::EventKind;
 

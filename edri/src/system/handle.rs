@@ -1,21 +1,17 @@
 //! [`Handle`]: the running system, as code outside the managers talks to it.
 
 use std::any::TypeId;
-use std::future::{Future, IntoFuture};
-use std::marker::PhantomData;
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::answer::Deadlines;
+use crate::answer::{all_answers, first_answer, Pending};
 use crate::health::HealthReport;
 use crate::mailbox::Mailbox;
 use crate::manager::{Direction, Manager, ManagerStats};
-use crate::request::{all_answers, first_answer};
-use crate::router::{Answers, Route, Router};
+use crate::router::{Route, Router};
 use crate::subscription::Subscription;
 use crate::topology::{SentCounts, Topology, TopologyBuilder};
 use crate::{Error, Failure, Notification, Request, Result};
@@ -83,12 +79,11 @@ impl Handle {
         let answers = router
             .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
             .await;
-        Ok(Pending {
+        Ok(Pending::new(
             answers,
-            deadlines: router.deadlines.clone(),
-            timeout: router.config.request_timeout,
-            _event: PhantomData,
-        })
+            router.deadlines.clone(),
+            router.config.request_timeout,
+        ))
     }
 
     /// Sends a request and waits for the first answer, up to the default request timeout.
@@ -299,33 +294,5 @@ impl std::fmt::Debug for Handle {
             .map(|r| r.name.to_string())
             .collect();
         f.debug_struct("Handle").field("managers", &names).finish()
-    }
-}
-
-/// A request on its way: await it for the first answer.
-#[must_use = "await the pending request to get its answer"]
-pub struct Pending<E: Request> {
-    answers: Answers,
-    deadlines: Arc<Deadlines>,
-    timeout: Duration,
-    _event: PhantomData<fn() -> E>,
-}
-
-impl<E: Request> Pending<E> {
-    /// Waits up to `timeout` instead of the default request timeout.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-}
-
-impl<E: Request> IntoFuture for Pending<E> {
-    type Output = Result<E::Response, Failure>;
-    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(
-            async move { first_answer(E::NAME, self.answers, &self.deadlines, self.timeout).await },
-        )
     }
 }

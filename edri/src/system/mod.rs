@@ -5,7 +5,7 @@ mod running;
 mod settings;
 mod signal;
 
-pub use handle::{Handle, Pending};
+pub use handle::Handle;
 use running::check_health_periodically;
 pub(crate) use running::System;
 pub use signal::StopSignal;

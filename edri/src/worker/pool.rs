@@ -19,8 +19,8 @@ use super::thread::{self, ThreadPool};
 use super::{Link, Message, Mode, Work, Worker};
 use crate::context::Context;
 use crate::event::{NotificationKind, RequestKind};
-use crate::manager::{panic_message, Counters, Finish, Outcome, ReplySlot, Returns};
-use crate::responder::{send_answer, AnswerSender};
+use crate::answer::{send_answer, AnswerSender, ReplySlot};
+use crate::manager::{panic_message, Counters, Finish, Outcome, Returns};
 use crate::router::Router;
 use crate::{Event, Failure, IntoAnswer};
 

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use super::child;
 use super::protocol::{self, ToChild, ToParent};
 use crate::event::Registry;
-use crate::request::first_answer_erased;
+use crate::answer::first_answer_erased;
 use crate::router::Router;
 use crate::{EventKind, Failure};
 

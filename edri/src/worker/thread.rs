@@ -7,7 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::{key, Message};
-use crate::request::first_answer;
+use crate::answer::first_answer;
 use crate::router::Router;
 use crate::{Event, EventKind, Failure, Request};
 

@@ -1,46 +1,12 @@
-//! Answers to requests: [`Responder`], [`IntoAnswer`] and the erased answer that crosses queues.
+//! The solver's side of an answer: the slot the manager loop keeps for the request being
+//! solved, [`Responder`], [`IntoAnswer`], and the note that answers for a panicking solver.
 
-use std::any::Any;
 use std::cell::Cell;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
-pub(crate) use crate::answer::AnswerSender;
-use crate::answer::Dropped;
+use super::channel::{send_answer, AnswerSender};
 use crate::{Failure, Request};
-
-/// An answer on its way back to the requester, with the response type erased.
-pub(crate) type Answer = Result<Box<dyn Any + Send>, Failure>;
-
-/// An answer as it arrived at a requester, its channel's end included.
-pub(crate) fn received(event: &str, received: Result<Answer, Dropped>) -> Answer {
-    // Every solver path answers explicitly; a dropped sender means the delivery was dropped
-    // unprocessed, because its manager stopped.
-    received.unwrap_or_else(|_| Err(stopped_before_answering(event)))
-}
-
-/// Turns an answer that arrived at a requester back into its typed form.
-pub(crate) fn typed_answer<R: 'static>(
-    event: &'static str,
-    received_answer: Result<Answer, Dropped>,
-) -> Result<R, Failure> {
-    received(event, received_answer)?
-        .downcast::<R>()
-        .map(|boxed| *boxed)
-        .map_err(|_| Failure::internal(format!("the answer to `{event}` has an unexpected type")))
-}
-
-/// The failure of a request whose delivery was dropped unprocessed.
-pub(crate) fn stopped_before_answering(event: &str) -> Failure {
-    Failure::unavailable(format!(
-        "the manager solving `{event}` stopped before answering"
-    ))
-}
-
-/// Sends a typed answer through an erased sender. A requester that stopped waiting is not an error.
-pub(crate) fn send_answer<R: Send + 'static>(sender: AnswerSender, answer: Result<R, Failure>) {
-    let _ = sender.send(answer.map(|response| Box::new(response) as Box<dyn Any + Send>));
-}
 
 /// What a solver may return for a request whose response is `R`: the response itself, or a
 /// `Result<R, Failure>`.
@@ -63,6 +29,40 @@ impl<R> IntoAnswer<R> for R {
 impl<R> IntoAnswer<R> for Result<R, Failure> {
     fn into_answer(self) -> Result<R, Failure> {
         self
+    }
+}
+
+/// The answer channel of the request being solved, kept by the manager loop so that a panicking
+/// solver still gets its requester an answer.
+#[doc(hidden)]
+pub struct ReplySlot {
+    sender: Option<AnswerSender>,
+    note: Arc<PanicNote>,
+}
+
+impl ReplySlot {
+    /// Takes the answer channel out, for a worker that answers from elsewhere.
+    pub(crate) fn take_sender(&mut self) -> Option<AnswerSender> {
+        self.sender.take()
+    }
+
+    /// The slot of the request being solved by a manager with this panic note.
+    pub(crate) fn new(sender: Option<AnswerSender>, note: Arc<PanicNote>) -> Self {
+        Self { sender, note }
+    }
+
+    /// A slot for an answer channel taken out earlier.
+    pub(crate) fn with_sender(sender: Option<AnswerSender>) -> Self {
+        Self {
+            sender,
+            note: Arc::default(),
+        }
+    }
+
+    /// Hands the answer channel to a solver that answers through a [`Responder`].
+    #[doc(hidden)]
+    pub fn responder<E: Request>(&mut self) -> Responder<E> {
+        Responder::new(self.sender.take(), self.note.clone())
     }
 }
 

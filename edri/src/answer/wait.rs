@@ -3,6 +3,8 @@
 
 use std::any::Any;
 use std::future::Future;
+use std::future::IntoFuture;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,15 +12,10 @@ use std::time::Duration;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 
-use crate::answer::{AnswerReceiver, Deadlines, Dropped};
-use crate::mailbox::AnswerDelivery;
-use crate::responder::{received, typed_answer, Answer};
-use crate::router::Answers;
-use crate::Failure;
-
-fn unavailable(event: &'static str) -> Failure {
-    Failure::unavailable(format!("no manager solves `{event}`"))
-}
+use super::{
+    received, typed_answer, unavailable, Answer, AnswerReceiver, Answers, Deadlines, Dropped,
+};
+use crate::{Failure, Request};
 
 /// Awaits one answer until `timeout` has passed.
 async fn answer_until(
@@ -135,5 +132,63 @@ pub(crate) fn forward_answers(
         let _ = to.send(Box::pin(async move {
             delivery(received(event, receiver.await))
         }));
+    }
+}
+
+/// An answer on its way to the `#[solve(res)]` solver of the manager that sent the request.
+#[doc(hidden)]
+pub struct AnswerDelivery {
+    pub(crate) solver: u16,
+    pub(crate) event_name: &'static str,
+    pub(crate) request: Arc<dyn Any + Send + Sync>,
+    pub(crate) answer: Answer,
+}
+
+impl AnswerDelivery {
+    /// Index of the `#[solve(res)]` solver in the receiving manager's table.
+    pub fn solver(&self) -> u16 {
+        self.solver
+    }
+
+    /// The request's wire name.
+    pub fn event_name(&self) -> &'static str {
+        self.event_name
+    }
+}
+
+/// A request on its way: await it for the first answer.
+#[must_use = "await the pending request to get its answer"]
+pub struct Pending<E: Request> {
+    answers: Answers,
+    deadlines: Arc<Deadlines>,
+    timeout: Duration,
+    _event: PhantomData<fn() -> E>,
+}
+
+impl<E: Request> Pending<E> {
+    pub(crate) fn new(answers: Answers, deadlines: Arc<Deadlines>, timeout: Duration) -> Self {
+        Self {
+            answers,
+            deadlines,
+            timeout,
+            _event: PhantomData,
+        }
+    }
+
+    /// Waits up to `timeout` instead of the default request timeout.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+impl<E: Request> IntoFuture for Pending<E> {
+    type Output = Result<E::Response, Failure>;
+    type IntoFuture = Pin<Box<dyn Future<Output = Self::Output> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(
+            async move { first_answer(E::NAME, self.answers, &self.deadlines, self.timeout).await },
+        )
     }
 }
