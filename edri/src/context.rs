@@ -6,12 +6,11 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::answer::{all_answers, first_answer, forward_answers, PendingAnswer};
 use crate::events::router::Health;
 use crate::mailbox::Mailbox;
 use crate::manager::Counters;
-use crate::answer::{all_answers, first_answer, forward_answers, PendingAnswer};
-use crate::router::{Router, SubscriberId};
-use crate::topology::SentCounts;
+use crate::router::{Entry, Router, SubscriberId};
 use crate::worker::{Mode, Work, WorkerHandle, Workers};
 use crate::{Failure, Notification, Request};
 
@@ -42,7 +41,8 @@ pub struct Context {
 
 /// What a manager's context is made of, assembled when the manager starts.
 pub(crate) struct ContextParts {
-    pub(crate) router: Arc<Router>,
+    /// This manager's way into the router, shared with its workers.
+    pub(crate) entry: Entry,
     pub(crate) workers: Arc<Workers>,
     /// This manager in the routing table.
     pub(crate) subscriber: SubscriberId,
@@ -52,8 +52,6 @@ pub(crate) struct ContextParts {
     pub(crate) answer_solvers: Vec<(TypeId, u16)>,
     /// What [`Context::health`] reports on.
     pub(crate) health: HealthSources,
-    /// What this manager sent, for the topology.
-    pub(crate) sent: Arc<SentCounts>,
 }
 
 /// The manager's counters and queue, and the counts at the last health report.
@@ -71,9 +69,13 @@ impl Context {
         }
     }
 
-    /// The router, for built-in managers that send type-erased events (the scheduler).
-    pub(crate) fn router(&self) -> &Arc<Router> {
-        &self.inner.router
+    /// The manager's entry, for built-in managers that send type-erased events (the scheduler).
+    pub(crate) fn entry(&self) -> &Entry {
+        &self.inner.entry
+    }
+
+    fn router(&self) -> &Arc<Router> {
+        self.inner.entry.router()
     }
 
     pub(crate) fn workers(&self) -> &Arc<Workers> {
@@ -133,17 +135,12 @@ impl Context {
     ///
     /// A notification nobody subscribes to is kept for a while for a late subscriber.
     pub async fn notify<E: Notification>(&self, event: E) {
-        self.inner.sent.count(E::NAME);
-        self.inner
-            .router
-            .notify(TypeId::of::<E>(), E::NAME, Arc::new(event))
-            .await;
+        self.inner.entry.notify(event).await;
     }
 
     /// Sends a request; each solver's answer arrives at this manager's `#[solve(res)]` solver
     /// for `E`, a [`Failure`] included (timeout, nobody solves it, the solver failed).
     pub async fn send<E: Request>(&self, event: E) {
-        self.inner.sent.count(E::NAME);
         let Some(&(_, solver)) = self
             .inner
             .answer_solvers
@@ -155,24 +152,21 @@ impl Context {
                 event = E::NAME,
                 "ctx.send() of a request this manager has no #[solve(res)] for: its answer is discarded; use ctx.ask() or add a #[solve(res)] solver"
             );
-            self.inner
-                .router
-                .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
-                .await;
+            self.inner.entry.request(event).await;
             return;
         };
         let request: Arc<dyn Any + Send + Sync> = Arc::new(event);
         let answers = self
             .inner
-            .router
-            .request(TypeId::of::<E>(), E::NAME, request.clone())
+            .entry
+            .request_erased(TypeId::of::<E>(), E::NAME, request.clone())
             .await;
-        let timeout = self.inner.router.config.request_timeout;
+        let timeout = self.router().config.request_timeout;
         forward_answers(
             E::NAME,
             request,
             answers,
-            &self.inner.router.deadlines,
+            &self.router().deadlines,
             timeout,
             solver,
             &self.inner.answers,
@@ -181,7 +175,7 @@ impl Context {
 
     /// Sends a request and waits for the first answer, up to the default request timeout.
     pub async fn ask<E: Request>(&self, event: E) -> Result<E::Response, Failure> {
-        self.ask_timeout(event, self.inner.router.config.request_timeout)
+        self.ask_timeout(event, self.router().config.request_timeout)
             .await
     }
 
@@ -192,7 +186,7 @@ impl Context {
         timeout: Duration,
     ) -> Result<E::Response, Failure> {
         // The manager waits inside one of its own solvers: it cannot also solve the request.
-        if self.inner.router.only_subscriber(TypeId::of::<E>()) == Some(self.inner.subscriber) {
+        if self.router().only_subscriber(TypeId::of::<E>()) == Some(self.inner.subscriber) {
             return Err(Failure::unavailable(format!(
                 "manager `{}` asked `{}`, which only it solves, from inside its own solver: it cannot \
                  answer while it waits; use ctx.send() and #[solve(res)], or solve it elsewhere",
@@ -200,13 +194,8 @@ impl Context {
                 E::NAME
             )));
         }
-        self.inner.sent.count(E::NAME);
-        let answers = self
-            .inner
-            .router
-            .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
-            .await;
-        first_answer(E::NAME, answers, &self.inner.router.deadlines, timeout).await
+        let answers = self.inner.entry.request(event).await;
+        first_answer(E::NAME, answers, &self.router().deadlines, timeout).await
     }
 
     /// Sends a request to every solver and collects each answer within `timeout`.
@@ -215,13 +204,8 @@ impl Context {
         event: E,
         timeout: Duration,
     ) -> Vec<Result<E::Response, Failure>> {
-        self.inner.sent.count(E::NAME);
-        let answers = self
-            .inner
-            .router
-            .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
-            .await;
-        all_answers(E::NAME, answers, &self.inner.router.deadlines, timeout).await
+        let answers = self.inner.entry.request(event).await;
+        all_answers(E::NAME, answers, &self.router().deadlines, timeout).await
     }
 }
 

@@ -25,10 +25,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use self::origin::OriginPolicy;
+use crate::answer::first_answer_erased;
 use crate::config::ApiLimits;
 use crate::event::Registry;
-use crate::answer::first_answer_erased;
-use crate::router::Router;
+use crate::router::{Entry, Router};
 use crate::{Error, EventInfo, EventKind, Handle, Result};
 
 pub(crate) use reply::ApiError;
@@ -57,7 +57,9 @@ pub(crate) struct ApiState {
     pub(crate) origins: OriginPolicy,
     /// Turns true when the API stops: open WebSockets close.
     pub(crate) stopping: watch::Receiver<bool>,
-    /// What the API sent into the system, for the topology.
+    /// The API's way into the router.
+    pub(crate) entry: Entry,
+    /// Kept empty while the topology page still takes extra senders: the entry counts.
     pub(crate) sent: crate::topology::SentCounts,
 }
 
@@ -70,10 +72,9 @@ impl ApiState {
         event: Arc<dyn Any + Send + Sync>,
     ) -> std::result::Result<Box<dyn Any + Send>, ApiError> {
         let type_id = (info.type_id)();
-        self.sent.count(info.name);
         match info.kind {
             EventKind::Request => {
-                let answers = self.router.request(type_id, info.name, event).await;
+                let answers = self.entry.request_erased(type_id, info.name, event).await;
                 first_answer_erased(
                     info.name,
                     answers,
@@ -84,7 +85,7 @@ impl ApiState {
                 .map_err(ApiError::from)
             }
             EventKind::Notification => {
-                self.router.notify(type_id, info.name, event).await;
+                self.entry.notify_erased(type_id, info.name, event).await;
                 Ok(Box::new(()))
             }
         }
@@ -136,6 +137,7 @@ pub(crate) async fn serve(handle: Handle, options: ApiOptions) -> Result<ApiServ
         limits: config.api.clone(),
         origins: origins.clone(),
         stopping: stopping.clone(),
+        entry: Entry::new(&router, "api"),
         sent: Default::default(),
     });
     let events: Vec<&'static EventInfo> = Registry::get()?.events().collect();

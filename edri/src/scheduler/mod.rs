@@ -171,7 +171,7 @@ impl Drop for Scheduler {
 #[manager(name = "edri-scheduler")]
 impl Scheduler {
     async fn after_start(&mut self, ctx: &Context) {
-        let timer = timer::run(self.shared.clone(), ctx.router().clone());
+        let timer = timer::run(self.shared.clone(), ctx.entry().clone());
         self.timer = Some(tokio::spawn(timer));
     }
 

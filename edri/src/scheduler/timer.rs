@@ -7,7 +7,7 @@ use tokio::time::Instant;
 use super::timeline::Run;
 use super::Shared;
 use crate::answer::first_answer_erased;
-use crate::router::Router;
+use crate::router::Entry;
 use crate::EventKind;
 
 /// How many due jobs the timer takes per turn, so the table's lock is held briefly even when
@@ -16,7 +16,7 @@ const BATCH: usize = 256;
 
 /// Runs until aborted (when the scheduler stops). One sleep at a time, until the first due
 /// job, whatever the number of jobs: an idle scheduler does not wake up.
-pub(crate) async fn run(shared: Arc<Shared>, router: Arc<Router>) {
+pub(crate) async fn run(shared: Arc<Shared>, entry: Entry) {
     loop {
         let (runs, next) = {
             let mut table = shared.lock();
@@ -24,7 +24,7 @@ pub(crate) async fn run(shared: Arc<Shared>, router: Arc<Router>) {
             (runs, table.next_due())
         };
         for run in runs {
-            fire(&router, run).await;
+            fire(&entry, run).await;
         }
         // A job that falls due before `next` and arrives from now on leaves a permit in
         // `wake` (`notify_one`), so this wait ends at once instead of missing it.
@@ -40,7 +40,7 @@ pub(crate) async fn run(shared: Arc<Shared>, router: Arc<Router>) {
 
 /// Sends a due job's event. A request's answer is awaited by a task of its own and discarded;
 /// a failure is logged.
-async fn fire(router: &Arc<Router>, run: Run) {
+async fn fire(entry: &Entry, run: Run) {
     let event = &run.event;
     for _ in 0..run.times {
         tracing::debug!(
@@ -50,16 +50,16 @@ async fn fire(router: &Arc<Router>, run: Run) {
         );
         match event.kind {
             EventKind::Notification => {
-                router
-                    .notify(event.type_id, event.name, event.value.clone())
+                entry
+                    .notify_erased(event.type_id, event.name, event.value.clone())
                     .await;
             }
             EventKind::Request => {
-                let answers = router
-                    .request(event.type_id, event.name, event.value.clone())
+                let answers = entry
+                    .request_erased(event.type_id, event.name, event.value.clone())
                     .await;
-                let timeout = router.config.request_timeout;
-                let deadlines = router.deadlines.clone();
+                let timeout = entry.router().config.request_timeout;
+                let deadlines = entry.router().deadlines.clone();
                 let (job, name) = (run.job.clone(), event.name);
                 tokio::spawn(async move {
                     if let Err(failure) =

@@ -11,7 +11,7 @@ use crate::answer::{all_answers, first_answer, Pending};
 use crate::health::HealthReport;
 use crate::mailbox::Mailbox;
 use crate::manager::{Direction, Manager, ManagerStats};
-use crate::router::{Route, Router};
+use crate::router::{Entry, Route, Router};
 use crate::subscription::Subscription;
 use crate::topology::{SentCounts, Topology, TopologyBuilder};
 use crate::{Error, Failure, Notification, Request, Result};
@@ -57,28 +57,25 @@ impl Handle {
         self.system.lock_api().as_ref().map(|server| server.addr)
     }
 
-    fn open(&self) -> Result<&Router> {
+    fn open(&self) -> Result<&Entry> {
         if self.system.closed.load(Ordering::Acquire) {
             return Err(Error::ShuttingDown);
         }
-        Ok(&self.system.router)
+        Ok(&self.system.entry)
     }
 
     /// Sends a notification to every subscriber; waits while a subscriber's queue is full.
     pub async fn notify<E: Notification>(&self, event: E) -> Result<()> {
-        self.open()?
-            .notify(TypeId::of::<E>(), E::NAME, Arc::new(event))
-            .await;
+        self.open()?.notify(event).await;
         Ok(())
     }
 
     /// Sends a request and returns once every solver has it queued; await the returned
     /// [`Pending`] for the first answer.
     pub async fn send<E: Request>(&self, event: E) -> Result<Pending<E>> {
-        let router = self.open()?;
-        let answers = router
-            .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
-            .await;
+        let entry = self.open()?;
+        let answers = entry.request(event).await;
+        let router = entry.router();
         Ok(Pending::new(
             answers,
             router.deadlines.clone(),
@@ -98,13 +95,11 @@ impl Handle {
         event: E,
         timeout: Duration,
     ) -> Result<E::Response, Failure> {
-        let router = self
+        let entry = self
             .open()
             .map_err(|_| Failure::unavailable("edri is shutting down"))?;
-        let answers = router
-            .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
-            .await;
-        first_answer(E::NAME, answers, &router.deadlines, timeout).await
+        let answers = entry.request(event).await;
+        first_answer(E::NAME, answers, &entry.router().deadlines, timeout).await
     }
 
     /// Sends a request to every solver and collects each answer within `timeout`.
@@ -113,11 +108,9 @@ impl Handle {
         event: E,
         timeout: Duration,
     ) -> Result<Vec<Result<E::Response, Failure>>> {
-        let router = self.open()?;
-        let answers = router
-            .request(TypeId::of::<E>(), E::NAME, Arc::new(event))
-            .await;
-        Ok(all_answers(E::NAME, answers, &router.deadlines, timeout).await)
+        let entry = self.open()?;
+        let answers = entry.request(event).await;
+        Ok(all_answers(E::NAME, answers, &entry.router().deadlines, timeout).await)
     }
 
     /// Receives every notification of type `E` from now on, as a `Stream`.
@@ -217,9 +210,9 @@ impl Handle {
                     .map_or(0, |count| count.load(Ordering::Relaxed));
                 topology.solver(solver.event_name, &running.name, received);
             }
-            for (event, count) in running.sent.snapshot() {
-                topology.sender(event, &running.name, count);
-            }
+        }
+        for (sender, event, count) in self.system.router.sent() {
+            topology.sender(event, &sender, count);
         }
         for (name, sent) in extra_senders {
             for (event, count) in sent.snapshot() {

@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::event::Registry;
 use crate::health::HealthBook;
 use crate::manager::Manager;
-use crate::router::Router;
+use crate::router::{Entry, Router};
 use crate::{Error, Result};
 
 /// Starts one manager of a system as the system starts; built-in managers open their files here.
@@ -163,10 +163,12 @@ impl Edri {
     /// Starts the system on the current tokio runtime and returns its handle once every manager
     /// has subscribed, so nothing sent afterwards is lost.
     pub async fn start(mut self) -> Result<Handle> {
-        Registry::get()?;
+        let registry = Registry::get()?;
         let config = self.config()?;
+        let router = Arc::new(Router::new(config, registry));
         let system = Arc::new(System {
-            router: Arc::new(Router::new(config)),
+            entry: Entry::new(&router, "handle"),
+            router,
             managers: Mutex::new(Vec::new()),
             closed: AtomicBool::new(false),
             health: HealthBook::default(),

@@ -15,8 +15,7 @@ use crate::events::router::HealthCheck;
 use crate::health::{HealthBook, Limits, Target};
 use crate::mailbox::{mailbox, Mailbox};
 use crate::manager::{self, Counters, Direction, Manager, Wiring, BUILT_IN_HEALTH};
-use crate::router::{Route, Router};
-use crate::topology::SentCounts;
+use crate::router::{Entry, Route, Router};
 use crate::worker::Workers;
 use crate::{Error, Result};
 
@@ -53,13 +52,14 @@ pub(super) struct Running {
     /// Its `HealthCheck` solver and that solver's priority.
     pub(super) health_solver: (u16, i32),
     pub(super) solvers: &'static [crate::manager::SolverInfo],
-    pub(super) sent: Arc<SentCounts>,
     pub(super) stop: watch::Sender<bool>,
     pub(super) task: JoinHandle<()>,
 }
 
 pub(crate) struct System {
     pub(super) router: Arc<Router>,
+    /// The way into the router of code outside the managers: every [`Handle`](crate::Handle).
+    pub(super) entry: Entry,
     pub(super) managers: Mutex<Vec<Running>>,
     pub(super) closed: AtomicBool,
     pub(super) health: HealthBook,
@@ -208,15 +208,15 @@ impl System {
             .filter(|solver| solver.direction == Direction::Req)
             .count();
         let counters = Arc::new(Counters::new(request_solvers));
-        let sent = Arc::new(SentCounts::default());
+        let entry = Entry::new(&self.router, &name);
         let workers = Workers::new(
             name.clone(),
-            self.router.clone(),
+            entry.clone(),
             counters.clone(),
             descriptor.max_workers,
         );
         let ctx = Context::new(ContextParts {
-            router: self.router.clone(),
+            entry,
             workers: workers.clone(),
             subscriber,
             name: name.clone(),
@@ -228,7 +228,6 @@ impl System {
                 capacity,
                 last: Mutex::new([0; 3]),
             },
-            sent: sent.clone(),
         });
         let replay = self.router.subscribe(routes);
         let (stop, stop_receiver) = watch::channel(false);
@@ -252,7 +251,6 @@ impl System {
             capacity,
             health_solver,
             solvers: descriptor.solvers,
-            sent,
             stop,
             task,
         });

@@ -17,11 +17,11 @@ use super::process::{converse, JobEnd, ProcessPool, ToWorker};
 use super::protocol::ToChild;
 use super::thread::{self, ThreadPool};
 use super::{Link, Message, Mode, Work, Worker};
+use crate::answer::{send_answer, AnswerSender, ReplySlot};
 use crate::context::Context;
 use crate::event::{NotificationKind, RequestKind};
-use crate::answer::{send_answer, AnswerSender, ReplySlot};
 use crate::manager::{panic_message, Counters, Finish, Outcome, Returns};
-use crate::router::Router;
+use crate::router::Entry;
 use crate::{Event, Failure, IntoAnswer};
 
 /// A process solver, found by the child process in this table (a static slice, readable
@@ -105,7 +105,8 @@ fn fail(reply: &SharedReply, failure: Failure) {
 /// The workers of one manager.
 pub(crate) struct Workers {
     manager: Arc<str>,
-    router: Arc<Router>,
+    /// The manager's way into the router, shared by its workers.
+    entry: Entry,
     counters: Arc<Counters>,
     max_workers: Option<usize>,
     admission: Mutex<Admission>,
@@ -161,7 +162,7 @@ impl Drop for Slot {
 impl Workers {
     pub(crate) fn new(
         manager: Arc<str>,
-        router: Arc<Router>,
+        entry: Entry,
         counters: Arc<Counters>,
         max_workers: Option<usize>,
     ) -> Arc<Self> {
@@ -169,7 +170,7 @@ impl Workers {
             threads: ThreadPool::new(manager.clone()),
             processes: ProcessPool::new(manager.clone()),
             manager,
-            router,
+            entry,
             counters,
             max_workers,
             admission: Mutex::new(Admission::default()),
@@ -261,7 +262,7 @@ impl Workers {
 
     fn thread_link(&self, inbox: Option<std::sync::mpsc::Receiver<Message>>) -> Link {
         Link::Thread(thread::Link {
-            router: self.router.clone(),
+            entry: self.entry.clone(),
             runtime: tokio::runtime::Handle::current(),
             inbox,
         })
@@ -421,7 +422,7 @@ async fn thread_outcome(
                 "the solver of `{event}` did not finish within {timeout:?}"
             )),
         );
-        let grace = workers.router.config.worker_grace;
+        let grace = workers.entry.router().config.worker_grace;
         tokio::select! {
             outcome = &mut finished => return outcome,
             _ = tokio::time::sleep(grace) => tracing::warn!(
@@ -556,7 +557,7 @@ impl Workers {
     }
 
     fn request_timeout_ms(&self) -> u64 {
-        u64::try_from(self.router.config.request_timeout.as_millis()).unwrap_or(u64::MAX)
+        u64::try_from(self.entry.router().config.request_timeout.as_millis()).unwrap_or(u64::MAX)
     }
 
     /// Runs one job in a pooled child; `Err` when the child could not be had or was lost.
@@ -578,7 +579,7 @@ impl Workers {
         match converse(
             &mut child,
             start,
-            &self.router,
+            &self.entry,
             timeout,
             on_timeout,
             to_worker,

@@ -19,9 +19,9 @@ use tokio::time::Instant;
 
 use super::child;
 use super::protocol::{self, ToChild, ToParent};
-use crate::event::Registry;
 use crate::answer::first_answer_erased;
-use crate::router::Router;
+use crate::event::Registry;
+use crate::router::Entry;
 use crate::{EventKind, Failure};
 
 /// Idle children kept per manager beyond those running.
@@ -281,7 +281,7 @@ fn spawn_child() -> io::Result<(Child, StdUnixStream)> {
 pub(crate) async fn converse(
     child: &mut ChildProcess,
     start: ToChild,
-    router: &Arc<Router>,
+    entry: &Entry,
     timeout: Option<Duration>,
     on_timeout: impl FnOnce(),
     mut to_worker: Option<mpsc::Receiver<ToWorker>>,
@@ -298,12 +298,12 @@ pub(crate) async fn converse(
             frame = child.frames.recv() => match frame {
                 Some(Ok(ToParent::Done { answer, panicked })) => return JobEnd::Done { answer, panicked },
                 Some(Ok(ToParent::Ask { call, name, body, timeout_ms })) => {
-                    let router = router.clone();
+                    let entry = entry.clone();
                     asks.push(async move {
-                        (call, ask_encoded(&router, &name, &body, Duration::from_millis(timeout_ms)).await)
+                        (call, ask_encoded(&entry, &name, &body, Duration::from_millis(timeout_ms)).await)
                     });
                 }
-                Some(Ok(ToParent::Send { name, body })) => send_encoded(router, &name, &body).await,
+                Some(Ok(ToParent::Send { name, body })) => send_encoded(entry, &name, &body).await,
                 Some(Err(error)) => return JobEnd::Lost(format!("sent an unreadable frame ({error})")),
                 None => return JobEnd::Lost("ended".to_owned()),
             },
@@ -331,7 +331,7 @@ pub(crate) async fn converse(
                     Some(on_timeout) => {
                         on_timeout();
                         let _ = write(&mut child.writer, &ToChild::Cancel).await;
-                        deadline = Instant::now() + router.config.worker_grace;
+                        deadline = Instant::now() + entry.router().config.worker_grace;
                     }
                     None => return JobEnd::TimedOut,
                 }
@@ -355,7 +355,7 @@ async fn write(writer: &mut OwnedWriteHalf, frame: &ToChild) -> io::Result<()> {
 
 /// A request sent by a worker process: decoded by name, asked, and its answer encoded.
 async fn ask_encoded(
-    router: &Router,
+    entry: &Entry,
     name: &str,
     body: &[u8],
     timeout: Duration,
@@ -374,13 +374,16 @@ async fn ask_encoded(
             info.type_name
         ))
     })?;
-    let answers = router.request((info.type_id)(), info.name, event).await;
-    let answer = first_answer_erased(info.name, answers, &router.deadlines, timeout).await?;
+    let answers = entry
+        .request_erased((info.type_id)(), info.name, event)
+        .await;
+    let answer =
+        first_answer_erased(info.name, answers, &entry.router().deadlines, timeout).await?;
     (info.encode_answer)(answer)
 }
 
 /// An event sent by a worker process, decoded by name and routed.
-async fn send_encoded(router: &Router, name: &str, body: &[u8]) {
+async fn send_encoded(entry: &Entry, name: &str, body: &[u8]) {
     let Some(info) = Registry::get()
         .ok()
         .and_then(|registry| registry.by_name(name))
@@ -393,8 +396,16 @@ async fn send_encoded(router: &Router, name: &str, body: &[u8]) {
     };
     match (info.decode)(body) {
         Ok(event) => match info.kind {
-            EventKind::Notification => router.notify((info.type_id)(), info.name, event).await,
-            EventKind::Request => drop(router.request((info.type_id)(), info.name, event).await),
+            EventKind::Notification => {
+                entry
+                    .notify_erased((info.type_id)(), info.name, event)
+                    .await
+            }
+            EventKind::Request => drop(
+                entry
+                    .request_erased((info.type_id)(), info.name, event)
+                    .await,
+            ),
         },
         Err(error) => {
             tracing::error!(event = name, %error, "a worker sent an event that does not decode; dropped")

@@ -8,28 +8,32 @@ use std::time::Duration;
 
 use super::{key, Message};
 use crate::answer::first_answer;
-use crate::router::Router;
+use crate::router::Entry;
 use crate::{Event, EventKind, Failure, Request};
 
 /// A thread worker's way into the system.
 pub(crate) struct Link {
-    pub(crate) router: Arc<Router>,
+    pub(crate) entry: Entry,
     pub(crate) runtime: tokio::runtime::Handle,
     pub(crate) inbox: Option<std_mpsc::Receiver<Message>>,
 }
 
 impl Link {
     pub(crate) fn request_timeout(&self) -> Duration {
-        self.router.config.request_timeout
+        self.entry.router().config.request_timeout
     }
 
     pub(crate) fn send<E: Event>(&self, event: E) {
         let (type_id, name) = key::<E>();
-        let router = &self.router;
+        let entry = &self.entry;
         self.runtime.block_on(async move {
             match E::KIND {
-                EventKind::Notification => router.notify(type_id, name, Arc::new(event)).await,
-                EventKind::Request => drop(router.request(type_id, name, Arc::new(event)).await),
+                EventKind::Notification => {
+                    entry.notify_erased(type_id, name, Arc::new(event)).await
+                }
+                EventKind::Request => {
+                    drop(entry.request_erased(type_id, name, Arc::new(event)).await)
+                }
             }
         });
     }
@@ -40,10 +44,10 @@ impl Link {
         timeout: Duration,
     ) -> Result<E::Response, Failure> {
         let (type_id, name) = key::<E>();
-        let router = &self.router;
+        let entry = &self.entry;
         self.runtime.block_on(async move {
-            let answers = router.request(type_id, name, Arc::new(event)).await;
-            first_answer(name, answers, &router.deadlines, timeout).await
+            let answers = entry.request_erased(type_id, name, Arc::new(event)).await;
+            first_answer(name, answers, &entry.router().deadlines, timeout).await
         })
     }
 

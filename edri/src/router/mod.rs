@@ -2,7 +2,12 @@
 //! subscribers.
 //!
 //! The router is not a task that events pass through: a sender looks up the subscribers of the
-//! event's type and pushes into each one's queue itself.
+//! event's type and pushes into each one's queue itself. Senders do so through an [`Entry`],
+//! the only way in.
+
+mod entry;
+
+pub(crate) use entry::Entry;
 
 use std::any::{Any, TypeId};
 use std::collections::{HashMap, VecDeque};
@@ -17,6 +22,7 @@ use tokio::time::Instant;
 use crate::answer::AnswerSender;
 use crate::answer::{self, Answers, Deadlines};
 use crate::config::Config;
+use crate::event::Registry;
 use crate::log_throttle::LogThrottle;
 use crate::mailbox::{Delivery, Mailbox, Refused};
 
@@ -90,8 +96,47 @@ pub(crate) struct RouterStats {
     pub(crate) undeliverable: AtomicU64,
 }
 
+/// Every registered event type, numbered in the order of their names: the index of each
+/// sender's counters.
+pub(crate) struct EventIndex {
+    by_type: HashMap<TypeId, usize, BuildHasherDefault<TypeIdHasher>>,
+    names: Box<[&'static str]>,
+}
+
+impl EventIndex {
+    fn new(registry: &Registry) -> Self {
+        let mut events: Vec<_> = registry.events().collect();
+        events.sort_by_key(|info| info.name);
+        Self {
+            by_type: events
+                .iter()
+                .enumerate()
+                .map(|(index, info)| ((info.type_id)(), index))
+                .collect(),
+            names: events.iter().map(|info| info.name).collect(),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    fn index(&self, type_id: TypeId) -> Option<usize> {
+        self.by_type.get(&type_id).copied()
+    }
+
+    /// The name of the event at `index`; indices come from counters sized by [`len`](Self::len).
+    fn name(&self, index: usize) -> &'static str {
+        self.names[index]
+    }
+}
+
 pub(crate) struct Router {
     routes: ArcSwap<RouteTable>,
+    /// The registered event types, numbered.
+    events: EventIndex,
+    /// Every entry made into this router, for the topology.
+    senders: Mutex<Vec<entry::Listed>>,
     /// Serializes changes of the routing table with the unrouted cache, so a notification
     /// sent while a subscriber joins is either routed or kept, never lost.
     kept: Mutex<VecDeque<Kept>>,
@@ -105,9 +150,11 @@ pub(crate) struct Router {
 }
 
 impl Router {
-    pub(crate) fn new(config: Config) -> Self {
+    pub(crate) fn new(config: Config, registry: &Registry) -> Self {
         Self {
             routes: ArcSwap::from_pointee(RouteTable::default()),
+            events: EventIndex::new(registry),
+            senders: Mutex::new(Vec::new()),
             kept: Mutex::new(VecDeque::new()),
             next_subscriber: AtomicU64::new(1),
             config,
@@ -125,6 +172,13 @@ impl Router {
         self.routes.load().get(&type_id).cloned()
     }
 
+    fn lock_senders(&self) -> MutexGuard<'_, Vec<entry::Listed>> {
+        // Nothing panics while the lock is held, so a poisoned lock still holds valid data.
+        self.senders
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
     fn lock_kept(&self) -> MutexGuard<'_, VecDeque<Kept>> {
         // Nothing panics while the lock is held, so a poisoned lock still holds valid data.
         self.kept
@@ -133,7 +187,7 @@ impl Router {
     }
 
     /// Delivers a notification to every subscriber, or keeps it for a late one.
-    pub(crate) async fn notify(
+    async fn notify(
         &self,
         type_id: TypeId,
         event_name: &'static str,
@@ -297,7 +351,7 @@ impl Router {
 
     /// Sends a request to every solver; each gets its own answer channel. A refused delivery
     /// drops its answer sender, so that requester gets `Unavailable`.
-    pub(crate) async fn request(
+    async fn request(
         &self,
         type_id: TypeId,
         event_name: &'static str,

@@ -1,0 +1,141 @@
+//! The one way into the router. Every sender (the [`Handle`](crate::Handle), each manager's
+//! [`Context`](crate::Context), its thread and process workers, the scheduler, the API broker)
+//! holds an [`Entry`], and an event reaches subscribers only through one.
+//!
+//! An entry counts what it sends per event type, without a lock, for `/edri/topology`; it is
+//! also where the switch attaches to forward events to other routers.
+
+use std::any::{Any, TypeId};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use super::Router;
+use crate::answer::Answers;
+use crate::{Notification, Request};
+
+/// How often one sender sent each event type: one atomic counter per registered event,
+/// indexed like the router's event list.
+pub(crate) struct SendCounts {
+    counts: Box<[AtomicU64]>,
+}
+
+impl SendCounts {
+    fn new(events: usize) -> Self {
+        Self {
+            counts: (0..events).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    fn count(&self, index: Option<usize>) {
+        if let Some(counter) = index.and_then(|index| self.counts.get(index)) {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The events sent at least once, by index, with their counts.
+    fn sent(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
+        self.counts
+            .iter()
+            .enumerate()
+            .map(|(index, count)| (index, count.load(Ordering::Relaxed)))
+            .filter(|(_, count)| *count > 0)
+    }
+}
+
+/// One sender's way into the router. Cheap to clone; clones count into the same counters.
+#[derive(Clone)]
+pub(crate) struct Entry {
+    router: Arc<Router>,
+    counts: Arc<SendCounts>,
+}
+
+impl Entry {
+    /// A new sender, listed under `name` in the topology. Entries with the same name (a
+    /// manager and its workers) add up.
+    pub(crate) fn new(router: &Arc<Router>, name: &str) -> Self {
+        let counts = Arc::new(SendCounts::new(router.events.len()));
+        router.list_sender(name, counts.clone());
+        Self {
+            router: router.clone(),
+            counts,
+        }
+    }
+
+    /// The router this entry leads into.
+    pub(crate) fn router(&self) -> &Arc<Router> {
+        &self.router
+    }
+
+    fn count(&self, type_id: TypeId) {
+        self.counts.count(self.router.events.index(type_id));
+    }
+
+    /// Sends a notification to every subscriber, or keeps it for a late one.
+    pub(crate) async fn notify<E: Notification>(&self, event: E) {
+        self.notify_erased(TypeId::of::<E>(), E::NAME, Arc::new(event))
+            .await;
+    }
+
+    /// [`notify`](Self::notify) for an event whose type is known by id only (the API, the
+    /// scheduler, worker processes).
+    pub(crate) async fn notify_erased(
+        &self,
+        type_id: TypeId,
+        event_name: &'static str,
+        event: Arc<dyn Any + Send + Sync>,
+    ) {
+        self.count(type_id);
+        self.router.notify(type_id, event_name, event).await;
+    }
+
+    /// Sends a request to every solver; the answers come back through what it returns.
+    pub(crate) async fn request<E: Request>(&self, event: E) -> Answers {
+        self.request_erased(TypeId::of::<E>(), E::NAME, Arc::new(event))
+            .await
+    }
+
+    /// [`request`](Self::request) for an event whose type is known by id only.
+    pub(crate) async fn request_erased(
+        &self,
+        type_id: TypeId,
+        event_name: &'static str,
+        event: Arc<dyn Any + Send + Sync>,
+    ) -> Answers {
+        self.count(type_id);
+        self.router.request(type_id, event_name, event).await
+    }
+}
+
+/// One listed sender: its name and its counters.
+pub(super) struct Listed {
+    pub(super) name: Arc<str>,
+    pub(super) counts: Arc<SendCounts>,
+}
+
+impl Router {
+    fn list_sender(&self, name: &str, counts: Arc<SendCounts>) {
+        self.lock_senders().push(Listed {
+            name: Arc::from(name),
+            counts,
+        });
+    }
+
+    /// What each sender sent: `(sender, event, count)` for every event sent at least once,
+    /// senders of the same name added up.
+    pub(crate) fn sent(&self) -> Vec<(Arc<str>, &'static str, u64)> {
+        let mut sent: Vec<(Arc<str>, &'static str, u64)> = Vec::new();
+        for listed in self.lock_senders().iter() {
+            for (index, count) in listed.counts.sent() {
+                let event = self.events.name(index);
+                match sent
+                    .iter_mut()
+                    .find(|(name, known, _)| *name == listed.name && *known == event)
+                {
+                    Some((_, _, total)) => *total += count,
+                    None => sent.push((listed.name.clone(), event, count)),
+                }
+            }
+        }
+        sent
+    }
+}
