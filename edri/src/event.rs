@@ -106,7 +106,9 @@ impl<R: Serialize + DeserializeOwned + Send + 'static> KindCodec for RequestKind
 
 /// Decodes an event by type, erased: the registry's decoder for events arriving by name.
 #[doc(hidden)]
-pub fn decode_event<E: Event>(bytes: &[u8]) -> Result<Arc<dyn Any + Send + Sync>, crate::wire::WireError> {
+pub fn decode_event<E: Event>(
+    bytes: &[u8],
+) -> Result<Arc<dyn Any + Send + Sync>, crate::wire::WireError> {
     crate::wire::decode::<E>(bytes).map(|event| Arc::new(event) as Arc<dyn Any + Send + Sync>)
 }
 

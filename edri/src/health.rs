@@ -174,7 +174,7 @@ impl HealthBook {
             let delivery = Delivery {
                 solver: target.solver,
                 event_name: HealthCheck::NAME,
-                event: Arc::new(HealthCheck {}),
+                event: crate::payload::Payload::new(HealthCheck {}),
                 reply: Some(sender),
             };
             match target.mailbox.try_push(delivery, target.priority) {

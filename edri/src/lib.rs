@@ -55,6 +55,7 @@ pub mod health;
 mod log_throttle;
 mod mailbox;
 mod manager;
+mod payload;
 mod router;
 pub mod scheduler;
 pub mod store;
@@ -65,6 +66,7 @@ mod value;
 mod wire;
 pub mod worker;
 
+pub use answer::{IntoAnswer, Pending, Responder};
 pub use context::Context;
 pub use edri_macros::{event, manager, solve, work};
 pub use error::{Error, Result};
@@ -74,7 +76,6 @@ pub use event::{
 pub use failure::{Failure, Status};
 pub use mailbox::QueueKind;
 pub use manager::{Finish, Manager, ManagerStats};
-pub use answer::{IntoAnswer, Pending, Responder};
 /// serde, as edri uses it: derive `Serialize` and `Deserialize` for types named by
 /// `response = Type` with `#[serde(crate = "edri::serde")]`, without a dependency of your own.
 pub use serde;
@@ -95,25 +96,25 @@ pub mod prelude {
 /// What the macros' generated code calls. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::answer::{AnswerDelivery, ReplySlot};
     pub use crate::event::EventInfo;
     pub use crate::event::{
         decode_event, decode_json, encode_answer, encode_answer_json, encode_json, FieldInfo,
         KindCodec, NotificationKind, RequestKind,
     };
-    pub use crate::mailbox::QueueKind;
-    pub use crate::answer::{AnswerDelivery, ReplySlot};
     pub use crate::mailbox::Delivery;
+    pub use crate::mailbox::QueueKind;
     pub use crate::manager::{
         assert_event, finish, misrouted, take_answer, take_event, Direction, ManagerDescriptor,
         Outcome, Returns, SolverInfo,
     };
+    pub use crate::wire::{decode as wire_decode, encode as wire_encode};
     pub use crate::worker::{
         run_process_solver, run_work, solve_in_process, solve_in_thread, ProcessSolver, WorkEntry,
         WorkReturns, PROCESS_SOLVERS, WORKS,
     };
     pub use inventory;
     pub use linkme;
-    pub use crate::wire::{decode as wire_decode, encode as wire_encode};
     pub use serde;
 }
 

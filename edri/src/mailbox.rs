@@ -2,7 +2,6 @@
 //!
 //! Senders push straight into the queue of each subscriber; a full queue makes them wait.
 
-use std::any::Any;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::sync::{Arc, Mutex};
@@ -10,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, Notify, Semaphore};
 
 use crate::answer::AnswerSender;
+use crate::payload::Payload;
 
 /// An event on its way to one solver of one manager.
 #[doc(hidden)]
@@ -17,8 +17,8 @@ pub struct Delivery {
     /// Index of the solver in the receiving manager's table.
     pub(crate) solver: u16,
     pub(crate) event_name: &'static str,
-    /// Shared between the subscribers of a fan-out; the last one to take it moves it out.
-    pub(crate) event: Arc<dyn Any + Send + Sync>,
+    /// Inline for one small event; shared between the subscribers of a fan-out.
+    pub(crate) event: Payload,
     /// Present for requests: where this solver's answer goes.
     pub(crate) reply: Option<AnswerSender>,
 }
@@ -32,14 +32,6 @@ impl Delivery {
     /// The event's wire name.
     pub fn event_name(&self) -> &'static str {
         self.event_name
-    }
-
-    /// The event, moved out when this is the last holder, cloned otherwise.
-    pub(crate) fn take<E: Clone + Send + Sync + 'static>(
-        event: Arc<dyn Any + Send + Sync>,
-    ) -> Option<E> {
-        let event = event.downcast::<E>().ok()?;
-        Some(Arc::try_unwrap(event).unwrap_or_else(|shared| (*shared).clone()))
     }
 }
 

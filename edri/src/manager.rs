@@ -153,7 +153,7 @@ impl Counters {
 /// Takes the typed event out of a delivery.
 #[doc(hidden)]
 pub fn take_event<E: Clone + Send + Sync + 'static>(delivery: Delivery) -> Option<E> {
-    Delivery::take::<E>(delivery.event)
+    delivery.event.take::<E>()
 }
 
 /// Takes the typed request and answer out of an answer delivery.
@@ -161,7 +161,7 @@ pub fn take_event<E: Clone + Send + Sync + 'static>(delivery: Delivery) -> Optio
 pub fn take_answer<E: Request>(
     delivery: AnswerDelivery,
 ) -> Option<(E, Result<E::Response, Failure>)> {
-    let event = Delivery::take::<E>(delivery.request)?;
+    let event = crate::payload::take_shared::<E>(delivery.request)?;
     let answer = match delivery.answer {
         Ok(response) => Ok(*response.downcast::<E::Response>().ok()?),
         Err(failure) => Err(failure),
@@ -274,6 +274,10 @@ pub(crate) async fn run<M: Manager>(mut manager: M, wiring: Wiring) {
     for delivery in replay {
         runner.solve(&mut manager, delivery).await;
     }
+    // One future for the stop signal, polled again on every round: a new one per round would
+    // join and leave the signal's waiter list each time, which cost more than a delivery.
+    // The flag only ever turns true; a dropped sender means the system is gone.
+    let mut stopped = pin!(async { stop.wait_for(|stop| *stop).await.map(|_| ()) });
     loop {
         tokio::select! {
             biased;
@@ -291,8 +295,7 @@ pub(crate) async fn run<M: Manager>(mut manager: M, wiring: Wiring) {
                 }
                 None => break,
             },
-            // The flag only ever turns true; a dropped sender means the system is gone.
-            _ = stop.changed() => break,
+            _ = &mut stopped => break,
         }
     }
     // Refuse new deliveries, then finish those already queued: each is processed, or its
@@ -332,16 +335,23 @@ impl Runner<'_> {
         if let Some(received) = self.counters.received.get(usize::from(delivery.solver)) {
             received.fetch_add(1, Ordering::Relaxed);
         }
-        let span = tracing::debug_span!(
-            "solve",
-            manager = self.ctx.name(),
-            event = delivery.event_name
-        );
+        // Without a subscriber for debug events, no span: entering and leaving one on every
+        // poll cost more than the rest of the dispatch.
+        let span = if tracing::enabled!(tracing::Level::DEBUG) {
+            let span = tracing::debug_span!(
+                "solve",
+                manager = self.ctx.name(),
+                event = delivery.event_name
+            );
+            span.in_scope(|| tracing::debug!("solving"));
+            span
+        } else {
+            tracing::Span::none()
+        };
         let event_name = delivery.event_name;
         let mut delivery = delivery;
         let mut slot = ReplySlot::new(delivery.reply.take(), self.note.clone());
         let note = self.note;
-        span.in_scope(|| tracing::debug!("solving"));
         let result = {
             let mut solving = pin!(manager
                 .dispatch(delivery, &mut slot, self.ctx)

@@ -57,7 +57,7 @@ impl<E: Notification> Subscription<E> {
                     Poll::Pending => return Poll::Pending,
                 },
             };
-            match Delivery::take::<E>(delivery.event) {
+            match delivery.event.take::<E>() {
                 Some(event) => return Poll::Ready(Some(event)),
                 None => {
                     crate::manager::misrouted("subscription", E::NAME);

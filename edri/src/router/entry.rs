@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use super::Router;
 use crate::answer::Answers;
+use crate::payload::Payload;
 use crate::{Notification, Request};
 
 /// How often one sender sent each event type: one atomic counter per registered event,
@@ -72,7 +73,9 @@ impl Entry {
 
     /// Sends a notification to every subscriber, or keeps it for a late one.
     pub(crate) async fn notify<E: Notification>(&self, event: E) {
-        self.notify_erased(TypeId::of::<E>(), E::NAME, Arc::new(event))
+        self.count(TypeId::of::<E>());
+        self.router
+            .notify(TypeId::of::<E>(), E::NAME, Payload::new(event))
             .await;
     }
 
@@ -85,12 +88,14 @@ impl Entry {
         event: Arc<dyn Any + Send + Sync>,
     ) {
         self.count(type_id);
-        self.router.notify(type_id, event_name, event).await;
+        self.router.notify(type_id, event_name, event.into()).await;
     }
 
     /// Sends a request to every solver; the answers come back through what it returns.
     pub(crate) async fn request<E: Request>(&self, event: E) -> Answers {
-        self.request_erased(TypeId::of::<E>(), E::NAME, Arc::new(event))
+        self.count(TypeId::of::<E>());
+        self.router
+            .request(TypeId::of::<E>(), E::NAME, Payload::new(event))
             .await
     }
 
@@ -102,7 +107,7 @@ impl Entry {
         event: Arc<dyn Any + Send + Sync>,
     ) -> Answers {
         self.count(type_id);
-        self.router.request(type_id, event_name, event).await
+        self.router.request(type_id, event_name, event.into()).await
     }
 }
 

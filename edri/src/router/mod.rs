@@ -25,6 +25,7 @@ use crate::config::Config;
 use crate::event::Registry;
 use crate::log_throttle::LogThrottle;
 use crate::mailbox::{Delivery, Mailbox, Refused};
+use crate::payload::Payload;
 
 /// Identifies one subscriber (a manager or a stream) in the routing table.
 pub(crate) type SubscriberId = u64;
@@ -63,16 +64,15 @@ impl Hasher for TypeIdHasher {
     }
 }
 
-/// The event for one delivery: the last one takes it, the others share it.
-fn share(
-    event: &mut Option<Arc<dyn Any + Send + Sync>>,
-    last: bool,
-) -> Option<Arc<dyn Any + Send + Sync>> {
+/// The event for one delivery: the last one takes it as it is (inline, for a single small
+/// event), the others share it.
+fn share(event: &mut Option<Payload>, last: bool) -> Option<Payload> {
     if last {
-        event.take()
-    } else {
-        event.clone()
+        return event.take();
     }
+    let shared = event.take()?.into_shared();
+    *event = Some(Payload::Shared(shared.clone()));
+    Some(Payload::Shared(shared))
 }
 
 async fn route_push(route: &Route, delivery: Delivery) -> Result<(), Delivery> {
@@ -187,16 +187,11 @@ impl Router {
     }
 
     /// Delivers a notification to every subscriber, or keeps it for a late one.
-    async fn notify(
-        &self,
-        type_id: TypeId,
-        event_name: &'static str,
-        event: Arc<dyn Any + Send + Sync>,
-    ) {
+    async fn notify(&self, type_id: TypeId, event_name: &'static str, event: Payload) {
         let Some(event) = self.fan_out(type_id, event_name, event, || None).await else {
             return;
         };
-        if let Some(routes) = self.keep_unrouted(type_id, event_name, &event) {
+        if let Some((routes, event)) = self.keep_unrouted(type_id, event_name, event) {
             // A subscriber joined since the first look.
             self.push_each(&routes, 0, event_name, Some(event), &mut || None)
                 .await;
@@ -213,9 +208,9 @@ impl Router {
         &self,
         type_id: TypeId,
         event_name: &'static str,
-        event: Arc<dyn Any + Send + Sync>,
+        event: Payload,
         mut reply: impl FnMut() -> Option<AnswerSender> + Send,
-    ) -> Option<Arc<dyn Any + Send + Sync>> {
+    ) -> Option<Payload> {
         let mut event = Some(event);
         let (routes, full_at, delivery) = {
             let table = self.routes.load();
@@ -261,7 +256,7 @@ impl Router {
         routes: &[Route],
         from: usize,
         event_name: &'static str,
-        mut event: Option<Arc<dyn Any + Send + Sync>>,
+        mut event: Option<Payload>,
         reply: &mut (impl FnMut() -> Option<AnswerSender> + Send),
     ) {
         for (index, route) in routes.iter().enumerate().skip(from) {
@@ -286,11 +281,11 @@ impl Router {
         &self,
         type_id: TypeId,
         event_name: &'static str,
-        event: &Arc<dyn Any + Send + Sync>,
-    ) -> Option<Arc<[Route]>> {
+        event: Payload,
+    ) -> Option<(Arc<[Route]>, Payload)> {
         let mut kept = self.lock_kept();
         if let Some(routes) = self.routes_for(type_id) {
-            return Some(routes);
+            return Some((routes, event));
         }
         let now = Instant::now();
         self.expire(&mut kept, now);
@@ -311,7 +306,7 @@ impl Router {
                 at: now,
                 type_id,
                 event_name,
-                event: event.clone(),
+                event: event.into_shared(),
             });
         } else {
             self.drop_unrouted(
@@ -351,12 +346,7 @@ impl Router {
 
     /// Sends a request to every solver; each gets its own answer channel. A refused delivery
     /// drops its answer sender, so that requester gets `Unavailable`.
-    async fn request(
-        &self,
-        type_id: TypeId,
-        event_name: &'static str,
-        event: Arc<dyn Any + Send + Sync>,
-    ) -> Answers {
+    async fn request(&self, type_id: TypeId, event_name: &'static str, event: Payload) -> Answers {
         let mut answers = Answers::None;
         self.fan_out(type_id, event_name, event, || {
             let (sender, receiver) = answer::channel();
@@ -400,7 +390,7 @@ impl Router {
             replay.push(Delivery {
                 solver: route.solver,
                 event_name: entry.event_name,
-                event: entry.event.clone(),
+                event: Payload::Shared(entry.event.clone()),
                 reply: None,
             });
             false
