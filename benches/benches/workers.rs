@@ -1,6 +1,14 @@
 //! `cargo bench --bench workers`: requests to thread and process solvers, the cost of a cold
 //! worker process, and the throughput of two process workers against two thread workers on a
-//! CPU-bound job. Prints one table.
+//! CPU-bound job. Prints two tables.
+//!
+//! The thread-mode request has a floor measured in the same run: a
+//! `tokio::task::spawn_blocking` round trip doing the same trivial work (returning the number it
+//! was given). Both hand a job from the asking task to a parked pool thread and wake the task
+//! with the answer, so the floor is what any thread hand-off costs on this machine, and edri's
+//! p50 divided by it is what edri adds (target: at most 2x, or a p50 of 10 us or less).
+//! The two are measured alternately, in blocks of [`BLOCK`] requests, so that a busy spell of
+//! the machine hits both rather than one.
 //!
 //! Sizes: `BENCH_WORKER_ASKS` (default 2000), `BENCH_COLD_STARTS` (20), `BENCH_CPU_JOBS` (40).
 
@@ -82,6 +90,46 @@ impl Latencies {
     }
 }
 
+/// Requests per block when two kinds of request are measured alternately.
+const BLOCK: usize = 100;
+
+/// `count` sequential requests of each of `a` and `b`, alternating in blocks of [`BLOCK`]
+/// (after 50 warm-up requests of each); the latencies of `a`, then of `b`. Every answer is
+/// checked.
+async fn interleaved<A, FutA, B, FutB>(count: usize, mut a: A, mut b: B) -> (Latencies, Latencies)
+where
+    A: FnMut(u64) -> FutA,
+    FutA: std::future::Future<Output = u64>,
+    B: FnMut(u64) -> FutB,
+    FutB: std::future::Future<Output = u64>,
+{
+    for i in 0..50 {
+        assert_eq!(a(i).await, i);
+        assert_eq!(b(i).await, i);
+    }
+    let mut all_a = Vec::with_capacity(count);
+    let mut all_b = Vec::with_capacity(count);
+    let mut i = 0u64;
+    while all_a.len() < count {
+        let block = BLOCK.min(count - all_a.len());
+        for _ in 0..block {
+            let start = Instant::now();
+            let answer = a(i).await;
+            all_a.push(start.elapsed());
+            assert_eq!(answer, i);
+            i += 1;
+        }
+        for _ in 0..block {
+            let start = Instant::now();
+            let answer = b(i).await;
+            all_b.push(start.elapsed());
+            assert_eq!(answer, i);
+            i += 1;
+        }
+    }
+    (Latencies(all_a), Latencies(all_b))
+}
+
 async fn latencies<F, Fut>(count: usize, mut ask: F) -> Latencies
 where
     F: FnMut(u64) -> Fut,
@@ -115,10 +163,19 @@ fn main() {
         let asks = env("BENCH_WORKER_ASKS", 2000);
         let edri = Edri::new().manager(Workers).start().await.unwrap();
 
-        let mut thread = latencies(asks, |value| {
-            let edri = edri.clone();
-            async move { edri.ask(ThreadEcho { value }).await.unwrap() }
-        })
+        // The thread-mode request and its floor, `spawn_blocking` doing the solver's work.
+        let (mut thread, mut floor) = interleaved(
+            asks,
+            |value| {
+                let edri = edri.clone();
+                async move { edri.ask(ThreadEcho { value }).await.unwrap() }
+            },
+            |value| async move {
+                tokio::task::spawn_blocking(move || std::hint::black_box(value))
+                    .await
+                    .expect("the blocking closure cannot panic")
+            },
+        )
         .await;
         let mut process = latencies(asks, |value| {
             let edri = edri.clone();
@@ -160,13 +217,28 @@ fn main() {
         };
         edri.shutdown().await.unwrap();
 
+        let thread_p50 = thread.percentile(0.5);
+        let floor_p50 = floor.percentile(0.5);
+        let ratio = thread_p50.as_secs_f64() / floor_p50.as_secs_f64();
+        let met = ratio <= 2.0 || thread_p50 <= Duration::from_micros(10);
+
         println!();
         println!("| workload | p50 | p99 | edri target | Python EDRI |");
         println!("|---|---|---|---|---|");
         println!(
+            "| floor: `tokio::task::spawn_blocking` round trip, same work ({asks} requests, \
+             interleaved with the next row) | {} | {} | | |",
+            micros(floor_p50),
+            micros(floor.percentile(0.99))
+        );
+        println!(
             "| request to a thread-mode solver ({asks} asks) | {} | {} | p50 <= 10 us | 1.3 ms |",
-            micros(thread.percentile(0.5)),
+            micros(thread_p50),
             micros(thread.percentile(0.99))
+        );
+        println!(
+            "| thread-mode p50 / floor p50 | {ratio:.2}x | | <= 2x or p50 <= 10 us: {} | |",
+            if met { "met" } else { "**missed**" }
         );
         println!(
             "| request to a warm process-mode solver ({asks} asks) | {} | {} | p50 <= 100 us | 4.7 ms |",

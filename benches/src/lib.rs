@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 pub mod actix_impl;
+pub mod alloc_count;
 pub mod edri_impl;
 pub mod kameo_impl;
 pub mod ractor_impl;
@@ -113,12 +114,20 @@ impl Plan {
     }
 }
 
-/// Median ns/op of each workload, with the spread of the repetitions.
+/// Median ns/op of each workload, with the spread of the repetitions, and the heap
+/// allocations per operation counted during the same measured passes (all zero unless the
+/// binary installs [`alloc_count::Counting`] as its global allocator).
 #[derive(Clone, Debug, Default)]
 pub struct Figures {
     pub one_way: Stat,
     pub fan_out: Stat,
     pub ask: Stat,
+    /// Allocations per one-way message (per delivery).
+    pub one_way_allocs: Stat,
+    /// Allocations per fan-out delivery (a notification's allocations / `RECEIVERS`).
+    pub fan_out_allocs: Stat,
+    /// Allocations per ask round trip.
+    pub ask_allocs: Stat,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -171,42 +180,58 @@ async fn pass<S: Subject>(subject: &S, shared: &Shared, plan: Plan, seen: &mut u
     // One-way: round-robin over the receivers, until every one has counted its share.
     let per_receiver = plan.one_way / RECEIVERS as u64;
     shared.arm(*seen, per_receiver);
+    let allocations = alloc_count::allocations();
     let start = Instant::now();
     for n in 0..per_receiver {
         subject.one_way_round(n).await;
     }
     shared.wait().await;
     let one_way = start.elapsed().as_nanos() as f64 / plan.one_way as f64;
+    let one_way_allocs = (alloc_count::allocations() - allocations) as f64 / plan.one_way as f64;
     *seen += per_receiver;
 
     // Fan-out: each notification reaches every receiver.
     shared.arm(*seen, plan.fan_out);
+    let deliveries = (plan.fan_out * RECEIVERS as u64) as f64;
+    let allocations = alloc_count::allocations();
     let start = Instant::now();
     for n in 0..plan.fan_out {
         subject.fan_out(n).await;
     }
     shared.wait().await;
-    let fan_out = start.elapsed().as_nanos() as f64 / (plan.fan_out * RECEIVERS as u64) as f64;
+    let fan_out = start.elapsed().as_nanos() as f64 / deliveries;
+    let fan_out_allocs = (alloc_count::allocations() - allocations) as f64 / deliveries;
     *seen += plan.fan_out;
 
     // Ask: sequential round trips to one receiver.
+    let (ask, ask_allocs) = ask_pass(subject, plan.asks).await;
+
+    let one = |value: f64| Stat {
+        samples: vec![value],
+    };
+    Figures {
+        one_way: one(one_way),
+        fan_out: one(fan_out),
+        ask: one(ask),
+        one_way_allocs: one(one_way_allocs),
+        fan_out_allocs: one(fan_out_allocs),
+        ask_allocs: one(ask_allocs),
+    }
+}
+
+/// `asks` sequential round trips; returns ns and allocations per round trip. The answers are
+/// checked.
+async fn ask_pass<S: Subject>(subject: &S, asks: u64) -> (f64, f64) {
+    let allocations = alloc_count::allocations();
     let start = Instant::now();
     let mut sum = 0u64;
-    for n in 0..plan.asks {
+    for n in 0..asks {
         sum = sum.wrapping_add(subject.ask(n).await);
     }
-    let ask = start.elapsed().as_nanos() as f64 / plan.asks as f64;
-    assert_eq!(sum, (0..plan.asks).sum::<u64>(), "wrong answers");
-
-    Figures {
-        one_way: Stat {
-            samples: vec![one_way],
-        },
-        fan_out: Stat {
-            samples: vec![fan_out],
-        },
-        ask: Stat { samples: vec![ask] },
-    }
+    let ns = start.elapsed().as_nanos() as f64 / asks as f64;
+    let allocs = (alloc_count::allocations() - allocations) as f64 / asks as f64;
+    assert_eq!(sum, (0..asks).sum::<u64>(), "wrong answers");
+    (ns, allocs)
 }
 
 impl Figures {
@@ -215,6 +240,13 @@ impl Figures {
         self.one_way.samples.extend(other.one_way.samples);
         self.fan_out.samples.extend(other.fan_out.samples);
         self.ask.samples.extend(other.ask.samples);
+        self.one_way_allocs
+            .samples
+            .extend(other.one_way_allocs.samples);
+        self.fan_out_allocs
+            .samples
+            .extend(other.fan_out_allocs.samples);
+        self.ask_allocs.samples.extend(other.ask_allocs.samples);
     }
 }
 
@@ -245,6 +277,50 @@ where
             let figures = measure(&subject, &shared, plan).await;
             teardown(subject).await;
             figures
+        })
+        .await
+        .expect("benchmark task panicked")
+    });
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    figures
+}
+
+/// The ask workload alone, with requester and solver on one thread: a `current_thread` tokio
+/// runtime, the driver a task on it (as in [`run_on_tokio`]), so every task the system spawns
+/// (the solver's loop included) runs on that same thread, and a round trip is two task switches
+/// with no cross-thread wake-up. This prices the ask path itself, without the scheduler's
+/// cross-core hand-off that dominates the two-worker figure.
+///
+/// The driver is spawned rather than being the `block_on` future itself because waking the
+/// `block_on` future of a current-thread runtime unparks its driver (an `eventfd` write when I/O
+/// is enabled): every round trip would pay a system call that a spawned task does not.
+/// Warm-up at a fifth of the size, as in [`measure`]; only `ask` and `ask_allocs` of the result
+/// are filled.
+pub fn run_ask_on_current_thread<S, B, F, D, DF>(build: B, teardown: D, plan: Plan) -> Figures
+where
+    S: Subject + 'static,
+    B: FnOnce(Arc<Shared>) -> F + Send + 'static,
+    F: Future<Output = S> + Send,
+    D: FnOnce(S) -> DF + Send + 'static,
+    DF: Future<Output = ()> + Send,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio current-thread runtime");
+    let figures = runtime.block_on(async move {
+        tokio::spawn(async move {
+            let subject = build(Shared::new()).await;
+            ask_pass(&subject, (plan.asks / 5).max(1)).await;
+            let (ask, ask_allocs) = ask_pass(&subject, plan.asks).await;
+            teardown(subject).await;
+            Figures {
+                ask: Stat { samples: vec![ask] },
+                ask_allocs: Stat {
+                    samples: vec![ask_allocs],
+                },
+                ..Figures::default()
+            }
         })
         .await
         .expect("benchmark task panicked")
