@@ -4,12 +4,13 @@ use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{Attribute, Data, DeriveInput, Field, Fields, Ident, LitStr, Type};
+use syn::{Attribute, Data, DeriveInput, Field, Fields, LitStr, Type};
 
 use crate::diagnostics::{skip_value, Errors};
+use crate::rest::Route;
+use crate::serde_attrs;
+use crate::shape::Shape;
 use crate::wire;
-
-const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -91,7 +92,7 @@ struct Model {
     response_fields: Vec<Field>,
     response: Option<Type>,
     shared: bool,
-    rest: Option<String>,
+    rest: Option<Route>,
     ws: bool,
 }
 
@@ -237,7 +238,7 @@ fn build(input: &mut DeriveInput, args: Args, errors: &mut Errors) -> Option<Mod
     }
     let rest = rest
         .as_ref()
-        .and_then(|rest| check_rest(rest, &request_fields, &input.ident, errors));
+        .and_then(|rest| Route::check(rest, &request_fields, &input.ident, errors));
 
     let name = match &args.name {
         Some(name) if name.value().trim().is_empty() => {
@@ -258,70 +259,6 @@ fn build(input: &mut DeriveInput, args: Args, errors: &mut Errors) -> Option<Mod
         ws: args.ws.is_some() || rest.is_some(),
         rest,
     })
-}
-
-/// Checks `"METHOD /path/{field}"`; returns it normalized.
-fn check_rest(
-    rest: &LitStr,
-    fields: &[Field],
-    ident: &Ident,
-    errors: &mut Errors,
-) -> Option<String> {
-    let value = rest.value();
-    let mut parts = value.split_whitespace();
-    let (Some(method), Some(path), None) = (parts.next(), parts.next(), parts.next()) else {
-        errors.add(
-            rest.span(),
-            "`rest` takes \"METHOD /path\", for example `rest = \"GET /greet/{name}\"`",
-        );
-        return None;
-    };
-    let mut ok = true;
-    if !METHODS.contains(&method) {
-        errors.add(
-            rest.span(),
-            format!(
-                "`{method}` is not an HTTP method edri routes; expected one of {}",
-                METHODS.join(", ")
-            ),
-        );
-        ok = false;
-    }
-    if !path.starts_with('/') {
-        errors.add(
-            rest.span(),
-            format!("the REST path `{path}` must start with `/`"),
-        );
-        ok = false;
-    }
-    let names: Vec<String> = fields
-        .iter()
-        .filter_map(|field| field.ident.as_ref().map(|ident| ident.to_string()))
-        .collect();
-    for segment in path.split('/') {
-        let Some(placeholder) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) else {
-            if segment.contains(['{', '}']) {
-                errors.add(rest.span(), format!("a path placeholder fills a whole segment, as in `/{{name}}`; got `{segment}`"));
-                ok = false;
-            }
-            continue;
-        };
-        if !names.iter().any(|name| name == placeholder) {
-            let known = if names.is_empty() {
-                "it has no request fields".to_owned()
-            } else {
-                format!("its request fields are {}", names.join(", "))
-            };
-            errors.add(
-                rest.span(),
-                format!(
-                    "the path placeholder `{{{placeholder}}}` names no field of `{ident}`; {known}"
-                ),
-            );
-            ok = false;
-        }
-    }
-    ok.then(|| format!("{method} {path}"))
 }
 
 /// `FileUploaded` -> `file-uploaded`, `HTTPServer` -> `http-server`.
@@ -348,14 +285,29 @@ fn kebab_case(name: &str) -> String {
     out
 }
 
-/// The `FieldInfo` list of some fields: name, type as written, and doc comment.
-fn field_infos(fields: &[Field]) -> TokenStream {
+/// The `FieldInfo` list of some fields: name, type as written, shape, whether serde fills it
+/// in when it is missing (`container_default`: the struct says so for every field), and doc
+/// comment. A field serde skips is not on the wire, so it is not listed.
+fn field_infos(fields: &[Field], container_default: bool) -> TokenStream {
     let infos = fields.iter().filter_map(|field| {
         let name = field.ident.as_ref()?.unraw().to_string();
+        let serde = serde_attrs::field(&field.attrs);
+        if serde.skip {
+            return None;
+        }
         let ty = field.ty.to_token_stream().to_string().replace(' ', "");
+        let shape = Shape::of(&field.ty);
+        let optional = shape.is_option() || serde.default || container_default;
+        let shape = shape.to_value();
         let doc = doc_text(&field.attrs);
         Some(quote! {
-            ::edri::__private::FieldInfo { name: #name, ty: #ty, doc: #doc }
+            ::edri::FieldInfo {
+                name: #name,
+                ty: #ty,
+                shape: #shape,
+                optional: #optional,
+                doc: #doc,
+            }
         })
     });
     quote!(&[#(#infos),*])
@@ -395,8 +347,8 @@ fn derives(attrs: &[Attribute]) -> TokenStream {
     let wanted = [
         ("Clone", quote!(::core::clone::Clone)),
         ("Debug", quote!(::core::fmt::Debug)),
-        ("Serialize", quote!(::edri::__private::serde::Serialize)),
-        ("Deserialize", quote!(::edri::__private::serde::Deserialize)),
+        ("Serialize", quote!(::edri::serde::Serialize)),
+        ("Deserialize", quote!(::edri::serde::Deserialize)),
     ];
     let missing = wanted
         .iter()
@@ -404,7 +356,7 @@ fn derives(attrs: &[Attribute]) -> TokenStream {
         .map(|(_, path)| path);
     quote! {
         #[derive(#(#missing),*)]
-        #[serde(crate = "::edri::__private::serde")]
+        #[serde(crate = "::edri::serde")]
     }
 }
 
@@ -419,11 +371,6 @@ impl Model {
         let mut response_wire = None;
         let name = &self.name;
         let shared = self.shared;
-        let ws = self.ws;
-        let rest = match &self.rest {
-            Some(rest) => quote!(::core::option::Option::Some(#rest)),
-            None => quote!(::core::option::Option::None),
-        };
 
         let mut extra = TokenStream::new();
         let (kind, kind_type) = match self.kind {
@@ -468,23 +415,7 @@ impl Model {
                 )
             }
         };
-        let type_name = ident.to_string();
-        let doc = doc_text(attrs);
-        let fields_info = field_infos(&self.request_fields);
-        let (response_fields_info, response_type) = match (&self.kind, &self.response) {
-            (Kind::Notification, _) => (quote!(&[]), String::new()),
-            (Kind::Request, Some(response)) => (
-                quote!(&[]),
-                response.to_token_stream().to_string().replace(' ', ""),
-            ),
-            (Kind::Request, None) if self.response_fields.is_empty() => {
-                (quote!(&[]), "()".to_owned())
-            }
-            (Kind::Request, None) => (
-                field_infos(&self.response_fields),
-                format!("{ident}Response"),
-            ),
-        };
+        let info = self.info();
         let wire_support = wire::support(std::iter::once(&request_wire).chain(&response_wire));
 
         quote! {
@@ -506,27 +437,55 @@ impl Model {
             #wire_support
 
             ::edri::__private::inventory::submit! {
-                ::edri::__private::EventInfo {
-                    name: #name,
-                    type_name: ::core::concat!(::core::module_path!(), "::", #type_name),
-                    kind: ::edri::EventKind::#kind,
-                    shared: #shared,
-                    rest: #rest,
-                    ws: #ws,
-                    location: ::core::concat!(::core::file!(), ":", ::core::line!()),
-                    type_id: ::core::any::TypeId::of::<#ident>,
-                    decode: ::edri::__private::decode_event::<#ident>,
-                    encode_answer: ::edri::__private::encode_answer::<#ident>,
-                    doc: #doc,
-                    fields: #fields_info,
-                    response_type: #response_type,
-                    response_fields: #response_fields_info,
-                    decode_json: ::edri::__private::decode_json::<#ident>,
-                    encode_json: ::edri::__private::encode_json::<#ident>,
-                    encode_answer_json: ::edri::__private::encode_answer_json::<#ident>,
-                }
+                #info
             }
         }
+    }
+
+    /// The event's registration: `EventInfo::new` fills in what the type tells (name, kind,
+    /// codecs), each `with_*` call what only the declaration knows.
+    fn info(&self) -> TokenStream {
+        let ident = &self.input.ident;
+        let type_name = ident.to_string();
+        let mut info = quote! {
+            ::edri::EventInfo::new::<#ident>(
+                ::core::concat!(::core::module_path!(), "::", #type_name),
+                ::core::concat!(::core::file!(), ":", ::core::line!()),
+            )
+        };
+        match &self.rest {
+            Some(route) => {
+                let route = route.to_value();
+                info.extend(quote!(.with_rest(#route)));
+            }
+            None if self.ws => info.extend(quote!(.with_ws())),
+            None => {}
+        }
+        let doc = doc_text(&self.input.attrs);
+        if !doc.is_empty() {
+            info.extend(quote!(.with_doc(#doc)));
+        }
+        let container_default = serde_attrs::container(&self.input.attrs).default;
+        if !self.request_fields.is_empty() {
+            let fields = field_infos(&self.request_fields, container_default);
+            info.extend(quote!(.with_fields(#fields)));
+        }
+        // A request without a response type or fields keeps the `()` of `EventInfo::new`.
+        let response = match &self.response {
+            Some(response) => {
+                let written = response.to_token_stream().to_string().replace(' ', "");
+                Some((written, quote!(&[])))
+            }
+            None if self.response_fields.is_empty() => None,
+            None => Some((
+                format!("{ident}Response"),
+                field_infos(&self.response_fields, false),
+            )),
+        };
+        if let (Kind::Request, Some((written, fields))) = (self.kind, response) {
+            info.extend(quote!(.with_response(#written, #fields)));
+        }
+        info
     }
 }
 

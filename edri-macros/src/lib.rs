@@ -8,6 +8,9 @@
 mod diagnostics;
 mod event;
 mod manager;
+mod rest;
+mod serde_attrs;
+mod shape;
 mod solve;
 mod wire;
 mod work;

@@ -17,23 +17,25 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::Field;
 
+use crate::serde_attrs;
+use crate::shape::Shape;
+
 /// The fields of one struct with their serde attributes, and the functions those attributes name.
 pub(crate) struct WireFields {
     pub(crate) fields: Vec<TokenStream>,
     functions: TokenStream,
 }
 
-/// Routes each field of `owner` through the check, unless the user chose how to serialize it.
+/// Routes each field of `owner` through the check, unless the user chose how to serialize it
+/// (`#[serde(with = "...")]` and the like) or serde skips it.
 pub(crate) fn fields(owner: &Ident, fields: &[Field]) -> WireFields {
     let mut functions = TokenStream::new();
     let fields = fields
         .iter()
         .enumerate()
         .map(|(index, field)| {
-            let has_own = field.attrs.iter().any(|attr| {
-                attr.path().is_ident("serde") && attr.to_token_stream().to_string().contains("with")
-            });
-            if has_own {
+            let serde = serde_attrs::field(&field.attrs);
+            if serde.custom || serde.skip {
                 return field.to_token_stream();
             }
             let base = field
@@ -54,7 +56,7 @@ pub(crate) fn fields(owner: &Ident, fields: &[Field]) -> WireFields {
             let d = Ident::new("__EdriD", Span::call_site());
             functions.extend(quote! {
                 #[doc(hidden)]
-                fn #serialize<#s: ::edri::__private::serde::Serializer>(
+                fn #serialize<#s: ::edri::serde::Serializer>(
                     #value: &#ty,
                     #serializer: #s,
                 ) -> ::core::result::Result<#s::Ok, #s::Error> {
@@ -63,7 +65,7 @@ pub(crate) fn fields(owner: &Ident, fields: &[Field]) -> WireFields {
                 }
 
                 #[doc(hidden)]
-                fn #deserialize<'__edri_de, #d: ::edri::__private::serde::Deserializer<'__edri_de>>(
+                fn #deserialize<'__edri_de, #d: ::edri::serde::Deserializer<'__edri_de>>(
                     #deserializer: #d,
                 ) -> ::core::result::Result<#ty, #d::Error> {
                     #probe.wire_deserialize(#deserializer)
@@ -73,11 +75,7 @@ pub(crate) fn fields(owner: &Ident, fields: &[Field]) -> WireFields {
             let deserialize = format!("{owner}::{deserialize}");
             // serde fills a missing `Option` field with `None`, but not through
             // `deserialize_with`: `default` keeps that rule.
-            let has_default = field.attrs.iter().any(|attr| {
-                attr.path().is_ident("serde")
-                    && attr.to_token_stream().to_string().contains("default")
-            });
-            let default = (is_option(ty) && !has_default).then(|| quote!(default,));
+            let default = (Shape::of(ty).is_option() && !serde.default).then(|| quote!(default,));
             let attr = quote_spanned! {span=>
                 #[serde(#default serialize_with = #serialize, deserialize_with = #deserialize)]
             };
@@ -94,18 +92,6 @@ pub(crate) fn fields(owner: &Ident, fields: &[Field]) -> WireFields {
         }
     };
     WireFields { fields, functions }
-}
-
-/// Whether a field type is written `Option<..>` (with or without its path).
-fn is_option(ty: &syn::Type) -> bool {
-    match ty {
-        syn::Type::Path(path) => path
-            .path
-            .segments
-            .last()
-            .is_some_and(|segment| segment.ident == "Option"),
-        _ => false,
-    }
 }
 
 /// The helpers and the functions named by the fields' serde attributes, in one anonymous block.
@@ -125,30 +111,30 @@ pub(crate) fn support<'a>(structs: impl IntoIterator<Item = &'a WireFields>) -> 
 
             /// Chosen when the field type is serializable: serde does the work.
             trait __EdriWire<T> {
-                fn wire_serialize<S: ::edri::__private::serde::Serializer>(&self, __edri_value: &T, __edri_serializer: S) -> ::core::result::Result<S::Ok, S::Error>;
-                fn wire_deserialize<'de, D: ::edri::__private::serde::Deserializer<'de>>(&self, __edri_deserializer: D) -> ::core::result::Result<T, D::Error>;
+                fn wire_serialize<S: ::edri::serde::Serializer>(&self, __edri_value: &T, __edri_serializer: S) -> ::core::result::Result<S::Ok, S::Error>;
+                fn wire_deserialize<'de, D: ::edri::serde::Deserializer<'de>>(&self, __edri_deserializer: D) -> ::core::result::Result<T, D::Error>;
                 fn wire_check(&self) {}
             }
 
             impl<T> __EdriWire<T> for __EdriProbe<T>
             where
-                T: ::edri::__private::serde::Serialize + ::edri::__private::serde::de::DeserializeOwned,
+                T: ::edri::serde::Serialize + ::edri::serde::de::DeserializeOwned,
             {
-                fn wire_serialize<S: ::edri::__private::serde::Serializer>(&self, __edri_value: &T, __edri_serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
-                    ::edri::__private::serde::Serialize::serialize(__edri_value, __edri_serializer)
+                fn wire_serialize<S: ::edri::serde::Serializer>(&self, __edri_value: &T, __edri_serializer: S) -> ::core::result::Result<S::Ok, S::Error> {
+                    ::edri::serde::Serialize::serialize(__edri_value, __edri_serializer)
                 }
 
-                fn wire_deserialize<'de, D: ::edri::__private::serde::Deserializer<'de>>(&self, __edri_deserializer: D) -> ::core::result::Result<T, D::Error> {
-                    <T as ::edri::__private::serde::Deserialize>::deserialize(__edri_deserializer)
+                fn wire_deserialize<'de, D: ::edri::serde::Deserializer<'de>>(&self, __edri_deserializer: D) -> ::core::result::Result<T, D::Error> {
+                    <T as ::edri::serde::Deserialize>::deserialize(__edri_deserializer)
                 }
             }
 
             /// Chosen otherwise, so serde's derive compiles; `wire_check` then gives the error.
             trait __EdriNoWire<T> {
-                fn wire_serialize<S: ::edri::__private::serde::Serializer>(&self, _: &T, _: S) -> ::core::result::Result<S::Ok, S::Error> {
+                fn wire_serialize<S: ::edri::serde::Serializer>(&self, _: &T, _: S) -> ::core::result::Result<S::Ok, S::Error> {
                     ::core::unreachable!()
                 }
-                fn wire_deserialize<'de, D: ::edri::__private::serde::Deserializer<'de>>(&self, _: D) -> ::core::result::Result<T, D::Error> {
+                fn wire_deserialize<'de, D: ::edri::serde::Deserializer<'de>>(&self, _: D) -> ::core::result::Result<T, D::Error> {
                     ::core::unreachable!()
                 }
                 fn wire_check(&self)
@@ -170,7 +156,7 @@ pub(crate) fn support<'a>(structs: impl IntoIterator<Item = &'a WireFields>) -> 
             // Not recommended, so the error names this trait (and edri's message), not serde's.
             #[diagnostic::do_not_recommend]
             impl<T> SerializeAndDeserialize for T where
-                T: ::edri::__private::serde::Serialize + ::edri::__private::serde::de::DeserializeOwned
+                T: ::edri::serde::Serialize + ::edri::serde::de::DeserializeOwned
             {
             }
 

@@ -124,8 +124,8 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         impl<T> #check for T
         where
             T: ::edri::Work
-                + ::edri::__private::serde::Serialize
-                + ::edri::__private::serde::de::DeserializeOwned,
+                + ::edri::serde::Serialize
+                + ::edri::serde::de::DeserializeOwned,
         {
             fn __edri_encode(
                 &self,

@@ -5,7 +5,7 @@
 
 use std::any::{type_name, Any, TypeId};
 use std::collections::HashMap;
-use std::fmt::Debug;
+use std::fmt::{self, Debug};
 use std::sync::{Arc, OnceLock};
 
 use serde::de::DeserializeOwned;
@@ -163,14 +163,166 @@ pub struct JsonError {
 }
 
 /// One field of an event or of its generated response, as declared.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FieldInfo {
     /// The field's name.
     pub name: &'static str,
-    /// Its type as written, without spaces, as in `Option<u32>`.
+    /// Its type as written, without spaces, as in `Option<u32>`; for display only: what the
+    /// type is made of is in [`shape`](Self::shape).
     pub ty: &'static str,
+    /// What its values look like in JSON, read by `#[event]` from the type.
+    pub shape: FieldShape,
+    /// Whether a caller may leave it out: an `Option`, or a field with `#[serde(default)]`
+    /// (on the field or on the struct).
+    pub optional: bool,
     /// Its doc comment.
     pub doc: &'static str,
+}
+
+/// What the values of a field look like in JSON, read by `#[event]` from the field's type: the
+/// API coerces text parameters, checks WebSocket filters and writes OpenAPI schemas from it.
+///
+/// Smart pointers (`Box`, `Arc`, `Rc`, `Cow`) and references take the shape of what they point
+/// to, as serde writes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FieldShape {
+    /// Text: `String`, `str`, `char`, `PathBuf`.
+    String,
+    /// `bool`.
+    Bool,
+    /// A whole number.
+    Integer {
+        /// Whether it may be negative (`i32`) or not (`u32`).
+        signed: bool,
+        /// Its width: 8 to 128 (`usize` and `isize` are as wide as a pointer).
+        bits: u8,
+    },
+    /// `f32` or `f64`.
+    Float,
+    /// `()`: JSON `null`.
+    Unit,
+    /// `Option<T>`: `T`, or `null` (and left out, unless a serde attribute says otherwise).
+    Option(&'static FieldShape),
+    /// A sequence: `Vec<T>`, `VecDeque<T>`, `LinkedList<T>`, `[T; N]`, `[T]`.
+    List(&'static FieldShape),
+    /// A set: `HashSet<T>`, `BTreeSet<T>`; a JSON array of distinct items.
+    Set(&'static FieldShape),
+    /// A map (`HashMap<K, V>`, `BTreeMap<K, V>`): a JSON object whose values have this shape.
+    Map(&'static FieldShape),
+    /// Anything else (a struct or an enum of the program, a tuple, `edri::Value`): any JSON
+    /// value, as far as edri can tell.
+    Other,
+}
+
+impl FieldShape {
+    /// Whether it is an `Option`, which may be `null`.
+    pub const fn is_option(&self) -> bool {
+        matches!(self, FieldShape::Option(_))
+    }
+
+    /// The shape under any `Option`: `Integer` for `Option<u32>`, itself for the others.
+    pub const fn without_option(&self) -> &FieldShape {
+        let mut shape = self;
+        while let FieldShape::Option(inner) = shape {
+            shape = inner;
+        }
+        shape
+    }
+
+    /// The items of a list or a set (under any `Option`); `None` for the other shapes.
+    pub const fn item(&self) -> Option<&'static FieldShape> {
+        match self.without_option() {
+            FieldShape::List(item) | FieldShape::Set(item) => Some(item),
+            _ => None,
+        }
+    }
+}
+
+/// An HTTP method a REST route takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HttpMethod {
+    /// `GET`: parameters in the path and the query.
+    Get,
+    /// `POST`: parameters in the path and the body.
+    Post,
+    /// `PUT`: parameters in the path and the body.
+    Put,
+    /// `PATCH`: parameters in the path and the body.
+    Patch,
+    /// `DELETE`: parameters in the path and the query.
+    Delete,
+}
+
+impl HttpMethod {
+    /// Every method, in the order edri lists them (the `Allow` header, the docs).
+    pub const ALL: [HttpMethod; 5] = [
+        HttpMethod::Get,
+        HttpMethod::Post,
+        HttpMethod::Put,
+        HttpMethod::Patch,
+        HttpMethod::Delete,
+    ];
+
+    /// The method's name, as in `GET`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+            HttpMethod::Put => "PUT",
+            HttpMethod::Patch => "PATCH",
+            HttpMethod::Delete => "DELETE",
+        }
+    }
+
+    /// Whether a call carries its parameters in a body (POST, PUT, PATCH) rather than in the
+    /// query (GET, DELETE).
+    pub const fn takes_body(self) -> bool {
+        matches!(self, HttpMethod::Post | HttpMethod::Put | HttpMethod::Patch)
+    }
+}
+
+impl fmt::Display for HttpMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The REST route of an event, from `rest = "METHOD /path/{field}"`, checked by `#[event]`:
+/// the method is one edri routes, the path starts with `/`, and each `{placeholder}` fills a
+/// whole segment and names a request field.
+///
+/// It displays (and dereferences to) its text, as in `GET /greet/{name}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RestRoute {
+    /// The method.
+    pub method: HttpMethod,
+    /// The path, as in `/greet/{name}`.
+    pub path: &'static str,
+    /// The fields the path's placeholders name, in the order they appear.
+    pub params: &'static [&'static str],
+    /// The route as written, `METHOD /path`.
+    pub text: &'static str,
+}
+
+impl RestRoute {
+    /// The route as written, as in `GET /greet/{name}`.
+    pub const fn as_str(&self) -> &'static str {
+        self.text
+    }
+}
+
+impl fmt::Display for RestRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text)
+    }
+}
+
+impl std::ops::Deref for RestRoute {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.text
+    }
 }
 
 /// The [`Event::Kind`] of notifications.
@@ -218,7 +370,9 @@ pub type DecodeEvent = fn(&[u8]) -> Result<Arc<dyn Any + Send + Sync>, crate::wi
 
 /// The registration of one event type, submitted by `#[event]` (through `inventory`) and
 /// listed by [`registered_events`].
-/// Constructed by generated code only; not meant to be built by hand.
+///
+/// Built by generated code with `EventInfo::new`, which fills in what the type itself tells
+/// (name, kind, codecs); not meant to be built by hand.
 #[derive(Debug)]
 pub struct EventInfo {
     /// The wire name.
@@ -229,8 +383,8 @@ pub struct EventInfo {
     pub kind: EventKind,
     /// Whether it may cross the switch.
     pub shared: bool,
-    /// `"METHOD /path"` when the event is exposed over REST.
-    pub rest: Option<&'static str>,
+    /// The REST route, when the event is exposed over REST.
+    pub rest: Option<RestRoute>,
     /// Whether the event is exposed over WebSocket.
     pub ws: bool,
     /// `file:line` of the declaration.
@@ -256,6 +410,79 @@ pub struct EventInfo {
     pub encode_json: fn(&(dyn Any + Send + Sync)) -> Result<serde_json::Value, String>,
     /// Encodes an answer to the event as JSON (`null` for notifications and `()` responses).
     pub encode_answer_json: fn(Box<dyn Any + Send>) -> Result<serde_json::Value, Failure>,
+}
+
+impl EventInfo {
+    /// The registration of `E`, declared at `location` (`file:line`) under the Rust path
+    /// `type_name`: name, kind, flag and codecs come from `E`; the rest is empty until the
+    /// `with_*` calls below add it. A request answered by its status alone has the response
+    /// type `()`.
+    #[doc(hidden)]
+    pub const fn new<E: Event>(type_name: &'static str, location: &'static str) -> Self {
+        EventInfo {
+            name: E::NAME,
+            type_name,
+            kind: E::KIND,
+            shared: E::SHARED,
+            rest: None,
+            ws: false,
+            location,
+            type_id: TypeId::of::<E>,
+            decode: decode_event::<E>,
+            encode_answer: encode_answer::<E>,
+            doc: "",
+            fields: &[],
+            response_type: match E::KIND {
+                EventKind::Request => "()",
+                EventKind::Notification => "",
+            },
+            response_fields: &[],
+            decode_json: decode_json::<E>,
+            encode_json: encode_json::<E>,
+            encode_answer_json: encode_answer_json::<E>,
+        }
+    }
+
+    /// Exposes the event on a REST route (and so over WebSocket too).
+    #[doc(hidden)]
+    pub const fn with_rest(mut self, route: RestRoute) -> Self {
+        self.rest = Some(route);
+        self.ws = true;
+        self
+    }
+
+    /// Exposes the event over WebSocket.
+    #[doc(hidden)]
+    pub const fn with_ws(mut self) -> Self {
+        self.ws = true;
+        self
+    }
+
+    /// The type's doc comment.
+    #[doc(hidden)]
+    pub const fn with_doc(mut self, doc: &'static str) -> Self {
+        self.doc = doc;
+        self
+    }
+
+    /// The request fields (all the fields of a notification).
+    #[doc(hidden)]
+    pub const fn with_fields(mut self, fields: &'static [FieldInfo]) -> Self {
+        self.fields = fields;
+        self
+    }
+
+    /// The response type as written, and the fields of a generated `<Name>Response`.
+    #[doc(hidden)]
+    pub const fn with_response(
+        mut self,
+        response_type: &'static str,
+        response_fields: &'static [FieldInfo],
+    ) -> Self {
+        self.response_type = response_type;
+        self.response_fields = response_fields;
+        self
+    }
 }
 
 inventory::collect!(EventInfo);

@@ -64,14 +64,15 @@ mod system;
 pub mod topology;
 mod value;
 mod wire;
-pub mod worker;
+mod worker;
 
 pub use answer::{IntoAnswer, Pending, Responder};
 pub use context::Context;
 pub use edri_macros::{event, manager, solve, work};
 pub use error::{Error, Result};
 pub use event::{
-    registered_events, Event, EventInfo, EventKind, FieldInfo, JsonError, Notification, Request,
+    registered_events, Event, EventInfo, EventKind, FieldInfo, FieldShape, HttpMethod, JsonError,
+    Notification, Request, RestRoute,
 };
 pub use failure::{Failure, Status};
 pub use mailbox::QueueKind;
@@ -97,13 +98,11 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::answer::{AnswerDelivery, ReplySlot};
-    pub use crate::event::EventInfo;
     pub use crate::event::{
-        decode_event, decode_json, encode_answer, encode_answer_json, encode_json, FieldInfo,
-        KindCodec, NotificationKind, RequestKind,
+        decode_event, decode_json, encode_answer, encode_answer_json, encode_json, KindCodec,
+        NotificationKind, RequestKind,
     };
     pub use crate::mailbox::Delivery;
-    pub use crate::mailbox::QueueKind;
     pub use crate::manager::{
         assert_event, finish, misrouted, take_answer, take_event, Direction, ManagerDescriptor,
         Outcome, Returns, SolverInfo,
@@ -115,7 +114,6 @@ pub mod __private {
     };
     pub use inventory;
     pub use linkme;
-    pub use serde;
 }
 
 /// The guides in `docs/` are compiled and run as doc tests, so their examples stay true.

@@ -1,54 +1,12 @@
 //! An event's parameters: collected from the query, the path and the body, keys matched to
-//! fields (camelCase accepted), and text coerced to each field's type.
+//! fields (camelCase accepted), and text coerced to each field's type, as its
+//! [`FieldShape`] says.
 
 use serde_json::{Map, Number, Value};
 
 use super::reply::{camel_case, ApiError};
-use crate::event::FieldInfo;
+use crate::event::{FieldInfo, FieldShape};
 use crate::EventInfo;
-
-/// The shape a field's type asks for, read from the type as written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Shape {
-    Integer,
-    Float,
-    Bool,
-    Text,
-    List,
-    /// Anything else: a struct, a map, a `Value`.
-    Other,
-}
-
-impl Shape {
-    /// The shape of a field type such as `Option<u32>`.
-    pub(crate) fn of(ty: &str) -> Self {
-        let ty = optional_inner(ty).unwrap_or(ty);
-        let base = ty.rsplit("::").next().unwrap_or(ty);
-        match base {
-            "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "i8" | "i16" | "i32" | "i64"
-            | "i128" | "isize" => Shape::Integer,
-            "f32" | "f64" => Shape::Float,
-            "bool" => Shape::Bool,
-            "String" | "str" | "&str" | "&'staticstr" | "char" | "PathBuf" => Shape::Text,
-            _ if ["Vec<", "VecDeque<", "HashSet<", "BTreeSet<", "["]
-                .iter()
-                .any(|prefix| ty.starts_with(prefix)) =>
-            {
-                Shape::List
-            }
-            _ => Shape::Other,
-        }
-    }
-}
-
-/// `Option<T>` -> `T`.
-pub(crate) fn optional_inner(ty: &str) -> Option<&str> {
-    let inner = ty
-        .strip_prefix("Option<")
-        .or_else(|| ty.strip_prefix("std::option::Option<"))
-        .or_else(|| ty.strip_prefix("core::option::Option<"))?;
-    inner.strip_suffix('>')
-}
 
 /// `first_number` -> `firstNumber`, and `items[0].unit_price` -> `items[0].unitPrice`.
 fn camel_path(path: &str) -> String {
@@ -56,13 +14,6 @@ fn camel_path(path: &str) -> String {
         .map(camel_case)
         .collect::<Vec<_>>()
         .join(".")
-}
-
-/// `Vec<T>` (or another list) -> `T`.
-fn list_item(ty: &str) -> Option<&str> {
-    let ty = optional_inner(ty).unwrap_or(ty);
-    let (_, inner) = ty.split_once('<')?;
-    inner.strip_suffix('>')
 }
 
 /// The parameters of one call, gathered in order: later sources override earlier ones.
@@ -87,8 +38,8 @@ impl Params {
         let mut lists: Map<String, Value> = Map::new();
         for (key, text) in pairs {
             let field = self.field(&key)?;
-            let value = coerce(field, Value::String(text))?;
-            if Shape::of(field.ty) == Shape::List {
+            let value = coerce(field.name, &field.shape, Value::String(text))?;
+            if field.shape.item().is_some() {
                 match lists
                     .entry(field.name)
                     .or_insert_with(|| Value::Array(Vec::new()))
@@ -112,7 +63,7 @@ impl Params {
     pub(crate) fn add_json(&mut self, object: Map<String, Value>) -> Result<(), ApiError> {
         for (key, value) in object {
             let field = self.field(&key)?;
-            let value = coerce(field, value)?;
+            let value = coerce(field.name, &field.shape, value)?;
             self.map.insert(field.name.to_owned(), value);
         }
         Ok(())
@@ -161,38 +112,35 @@ impl Params {
     }
 }
 
-/// Turns text into the field's type where the text says so; anything else is left for serde
-/// to accept or name in its error.
-fn coerce(field: &FieldInfo, value: Value) -> Result<Value, ApiError> {
+/// Turns text into the shape of the field `name` where the text says so; anything else is left
+/// for serde to accept or name in its error.
+fn coerce(name: &str, shape: &FieldShape, value: Value) -> Result<Value, ApiError> {
     let text = match value {
         Value::String(text) => text,
-        // The items of a JSON array take the item type too, as in `["1", 2]` for `Vec<u32>`.
-        Value::Array(items) if Shape::of(field.ty) == Shape::List => {
-            let item = FieldInfo {
-                name: field.name,
-                ty: list_item(field.ty).unwrap_or("String"),
-                doc: "",
-            };
-            return items
-                .into_iter()
-                .map(|value| coerce(&item, value))
-                .collect::<Result<Vec<_>, _>>()
-                .map(Value::Array);
-        }
+        // The items of a JSON array take the item shape too, as in `["1", 2]` for `Vec<u32>`.
+        Value::Array(items) => match shape.item() {
+            Some(item) => {
+                return items
+                    .into_iter()
+                    .map(|value| coerce(name, item, value))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(Value::Array)
+            }
+            None => return Ok(Value::Array(items)),
+        },
         value => return Ok(value),
     };
     let invalid = |expected: &str| {
         ApiError::bad_request(format!(
             "parameter `{}`: `{text}` is not {expected}",
-            camel_case(field.name)
+            camel_case(name)
         ))
     };
-    let optional = optional_inner(field.ty).is_some();
-    if optional && text.is_empty() {
+    if shape.is_option() && text.is_empty() {
         return Ok(Value::Null);
     }
-    Ok(match Shape::of(field.ty) {
-        Shape::Integer => {
+    Ok(match shape.without_option() {
+        FieldShape::Integer { .. } => {
             let trimmed = text.trim();
             if let Ok(n) = trimmed.parse::<i64>() {
                 Value::Number(n.into())
@@ -202,20 +150,20 @@ fn coerce(field: &FieldInfo, value: Value) -> Result<Value, ApiError> {
                 return Err(invalid("a whole number"));
             }
         }
-        Shape::Float => text
+        FieldShape::Float => text
             .trim()
             .parse::<f64>()
             .ok()
             .and_then(Number::from_f64)
             .map(Value::Number)
             .ok_or_else(|| invalid("a number"))?,
-        Shape::Bool => match text.trim() {
+        FieldShape::Bool => match text.trim() {
             "true" | "1" | "yes" | "on" => Value::Bool(true),
             "false" | "0" | "no" | "off" => Value::Bool(false),
             _ => return Err(invalid("true or false")),
         },
-        // A list given as one text: `a,b` or a JSON array; each item takes the item type.
-        Shape::List => {
+        // A list given as one text: `a,b` or a JSON array; each item takes the item shape.
+        FieldShape::List(_) | FieldShape::Set(_) => {
             let items: Vec<Value> = match serde_json::from_str::<Value>(&text) {
                 Ok(Value::Array(items)) => items,
                 _ if text.is_empty() => Vec::new(),
@@ -224,11 +172,13 @@ fn coerce(field: &FieldInfo, value: Value) -> Result<Value, ApiError> {
                     .map(|item| Value::String(item.to_owned()))
                     .collect(),
             };
-            return coerce(field, Value::Array(items));
+            return coerce(name, shape, Value::Array(items));
         }
-        Shape::Text => Value::String(text),
+        FieldShape::String => Value::String(text),
         // JSON written as text (a struct in a query parameter), else the text itself.
-        Shape::Other => serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        FieldShape::Unit | FieldShape::Map(_) | FieldShape::Other | FieldShape::Option(_) => {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        }
     })
 }
 
@@ -236,37 +186,75 @@ fn coerce(field: &FieldInfo, value: Value) -> Result<Value, ApiError> {
 mod tests {
     use super::*;
 
+    const U32: FieldShape = FieldShape::Integer {
+        signed: false,
+        bits: 32,
+    };
+
     #[test]
-    fn shapes_come_from_the_type_as_written() {
-        assert_eq!(Shape::of("u32"), Shape::Integer);
-        assert_eq!(Shape::of("Option<i64>"), Shape::Integer);
-        assert_eq!(Shape::of("f64"), Shape::Float);
-        assert_eq!(Shape::of("std::string::String"), Shape::Text);
-        assert_eq!(Shape::of("Vec<String>"), Shape::List);
-        assert_eq!(Shape::of("edri::Value"), Shape::Other);
+    fn text_is_coerced_to_the_field_shape() {
+        assert_eq!(
+            coerce("count", &U32, Value::String("7".into())).unwrap(),
+            Value::from(7)
+        );
+        let error = coerce("count", &U32, Value::String("seven".into())).unwrap_err();
+        assert!(error.reasons[0].contains("`count`"), "{error:?}");
+        let flag = FieldShape::Option(&FieldShape::Bool);
+        assert_eq!(
+            coerce("flag", &flag, Value::String(String::new())).unwrap(),
+            Value::Null
+        );
+        assert_eq!(
+            coerce("flag", &flag, Value::String("on".into())).unwrap(),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            coerce("ratio", &FieldShape::Float, Value::String("0.5".into())).unwrap(),
+            Value::from(0.5)
+        );
+        assert_eq!(
+            coerce("name", &FieldShape::String, Value::String("7".into())).unwrap(),
+            Value::from("7")
+        );
     }
 
     #[test]
-    fn text_is_coerced_to_the_field_type() {
-        let count = FieldInfo {
-            name: "count",
-            ty: "u32",
-            doc: "",
-        };
+    fn list_items_take_the_item_shape() {
+        let list = FieldShape::Option(&FieldShape::List(&U32));
         assert_eq!(
-            coerce(&count, Value::String("7".into())).unwrap(),
-            Value::from(7)
+            coerce("ids", &list, Value::String("1,2".into())).unwrap(),
+            serde_json::json!([1, 2])
         );
-        let error = coerce(&count, Value::String("seven".into())).unwrap_err();
-        assert!(error.reasons[0].contains("`count`"), "{error:?}");
-        let flag = FieldInfo {
-            name: "flag",
-            ty: "Option<bool>",
-            doc: "",
-        };
         assert_eq!(
-            coerce(&flag, Value::String(String::new())).unwrap(),
-            Value::Null
+            coerce("ids", &list, serde_json::json!(["3", 4])).unwrap(),
+            serde_json::json!([3, 4])
+        );
+        let set = FieldShape::Set(&FieldShape::String);
+        assert_eq!(
+            coerce("tags", &set, Value::String("[\"a\",\"b\"]".into())).unwrap(),
+            serde_json::json!(["a", "b"])
+        );
+        // Any other array is left for serde.
+        assert_eq!(
+            coerce("pair", &FieldShape::Other, serde_json::json!(["1"])).unwrap(),
+            serde_json::json!(["1"])
+        );
+    }
+
+    #[test]
+    fn json_text_fills_other_shapes() {
+        assert_eq!(
+            coerce(
+                "point",
+                &FieldShape::Other,
+                Value::String("{\"x\":1}".into())
+            )
+            .unwrap(),
+            serde_json::json!({"x": 1})
+        );
+        assert_eq!(
+            coerce("note", &FieldShape::Other, Value::String("plain".into())).unwrap(),
+            Value::from("plain")
         );
     }
 }

@@ -14,6 +14,7 @@ use super::deadline::BodyTimeout;
 use super::params::Params;
 use super::reply::{self, ApiError};
 use super::ApiState;
+use crate::event::HttpMethod;
 use crate::{Error, EventInfo, EventKind};
 
 /// The REST routes of every registered event that has one. Two events on one method and path,
@@ -22,44 +23,32 @@ pub(crate) fn routes(
     state: &Arc<ApiState>,
     events: &[&'static EventInfo],
 ) -> Result<axum::Router, Error> {
-    let mut by_path: BTreeMap<&'static str, Vec<(Method, &'static EventInfo)>> = BTreeMap::new();
+    let mut by_path: BTreeMap<&'static str, Vec<(HttpMethod, &'static EventInfo)>> =
+        BTreeMap::new();
     for &info in events {
-        let Some(rest) = info.rest else { continue };
-        // `#[event]` checked the form "METHOD /path" at compile time.
-        let Some((method, path)) = rest.split_once(' ') else {
-            continue;
-        };
-        let Ok(method) = Method::from_bytes(method.as_bytes()) else {
-            continue;
-        };
-        let routes = by_path.entry(path).or_default();
-        if let Some((_, other)) = routes.iter().find(|(m, _)| *m == method) {
+        // `#[event]` checked the route at compile time.
+        let Some(route) = info.rest else { continue };
+        let routes = by_path.entry(route.path).or_default();
+        if let Some((_, other)) = routes.iter().find(|(method, _)| *method == route.method) {
             return Err(Error::ApiRoute(format!(
-                "`{rest}` is declared by two events: `{}` ({}) and `{}` ({})",
+                "`{route}` is declared by two events: `{}` ({}) and `{}` ({})",
                 other.type_name, other.location, info.type_name, info.location
             )));
         }
-        routes.push((method, info));
+        routes.push((route.method, info));
     }
     let mut router = axum::Router::new();
     for (path, mut routes) in by_path {
-        const ORDER: [Method; 5] = [
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::PATCH,
-            Method::DELETE,
-        ];
-        routes.sort_by_key(|(method, _)| ORDER.iter().position(|m| m == method));
+        routes.sort_by_key(|(method, _)| *method);
         let mut allowed: Vec<&str> = routes.iter().map(|(method, _)| method.as_str()).collect();
         allowed.push("OPTIONS");
         let allow = allowed.join(", ");
         let mut methods = MethodRouter::new();
         for (method, info) in routes {
             let state = state.clone();
-            let filter = MethodFilter::try_from(method.clone())
-                .map_err(|_| Error::ApiRoute(format!("cannot route the method `{method}`")))?;
-            methods = methods.on(filter, move |request: Request| call(state, info, request));
+            methods = methods.on(filter(method), move |request: Request| {
+                call(state, info, request)
+            });
         }
         let options = allow.clone();
         methods = methods
@@ -79,6 +68,17 @@ pub(crate) fn routes(
         )?;
     }
     Ok(router)
+}
+
+/// The axum filter of a method.
+fn filter(method: HttpMethod) -> MethodFilter {
+    match method {
+        HttpMethod::Get => MethodFilter::GET,
+        HttpMethod::Post => MethodFilter::POST,
+        HttpMethod::Put => MethodFilter::PUT,
+        HttpMethod::Patch => MethodFilter::PATCH,
+        HttpMethod::Delete => MethodFilter::DELETE,
+    }
 }
 
 /// `OPTIONS`: 200 with the allowed methods, in the `Allow` header and the body.

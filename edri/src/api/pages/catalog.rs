@@ -3,9 +3,8 @@
 
 use serde::Serialize;
 
-use crate::api::params::optional_inner;
 use crate::api::reply::camel_case;
-use crate::event::FieldInfo;
+use crate::event::FieldShape;
 use crate::{EventInfo, EventKind};
 
 /// Every API event, sorted by name.
@@ -75,7 +74,11 @@ pub(super) struct ParamDoc {
     /// The Rust type as written, as in `Option<u32>`.
     #[serde(rename = "type")]
     pub(super) ty: &'static str,
-    /// Whether a call must give it: every field that is not an `Option`, and path parameters.
+    /// What its values look like, for the OpenAPI schema.
+    #[serde(skip)]
+    pub(super) shape: FieldShape,
+    /// Whether a call must give it: every field that is not optional (an `Option`, or a
+    /// field with `#[serde(default)]`), and path parameters.
     pub(super) required: bool,
     pub(super) doc: &'static str,
     #[serde(rename = "in")]
@@ -114,30 +117,31 @@ pub(super) struct FieldDoc {
     pub(super) name: String,
     #[serde(rename = "type")]
     pub(super) ty: &'static str,
+    /// What its values look like, for the OpenAPI schema.
+    #[serde(skip)]
+    pub(super) shape: FieldShape,
     pub(super) doc: &'static str,
 }
 
 impl EventDoc {
     fn new(info: &'static EventInfo) -> Self {
-        // `#[event]` checked the form "METHOD /path" and that each placeholder names a field.
-        let rest = info.rest.and_then(|rest| rest.split_once(' '));
-        let placeholders: Vec<&str> = rest.map_or_else(Vec::new, |(_, path)| {
-            path.split('/').filter_map(placeholder).collect()
-        });
+        // `#[event]` checked that each placeholder of the route names a field.
+        let rest = info.rest;
         let parameters = info
             .fields
             .iter()
             .map(|field| {
                 let location = match rest {
                     None => Location::Frame,
-                    Some(_) if placeholders.contains(&field.name) => Location::Path,
-                    Some((method, _)) if takes_body(method) => Location::Body,
+                    Some(route) if route.params.contains(&field.name) => Location::Path,
+                    Some(route) if route.method.takes_body() => Location::Body,
                     Some(_) => Location::Query,
                 };
                 ParamDoc {
                     name: camel_case(field.name),
                     ty: field.ty,
-                    required: location == Location::Path || !is_optional(field),
+                    shape: field.shape,
+                    required: location == Location::Path || !field.optional,
                     doc: field.doc,
                     location,
                 }
@@ -151,6 +155,7 @@ impl EventDoc {
                 .map(|field| FieldDoc {
                     name: camel_case(field.name),
                     ty: field.ty,
+                    shape: field.shape,
                     doc: field.doc,
                 })
                 .collect(),
@@ -163,9 +168,9 @@ impl EventDoc {
                 EventKind::Notification => "notification",
             },
             doc: info.doc,
-            rest: rest.map(|(method, path)| RestDoc {
-                method,
-                path: camel_path(path),
+            rest: rest.map(|route| RestDoc {
+                method: route.method.as_str(),
+                path: camel_path(route.path),
             }),
             command: info.ws.then_some(info.name),
             parameters,
@@ -180,17 +185,6 @@ impl EventDoc {
             .map(str::trim)
             .find(|line| !line.is_empty())
     }
-}
-
-/// Whether a REST method carries its parameters in a body (POST, PUT, PATCH) rather than the
-/// query (GET, DELETE).
-pub(super) fn takes_body(method: &str) -> bool {
-    matches!(method, "POST" | "PUT" | "PATCH")
-}
-
-/// Whether a field may be left out: an `Option`.
-pub(super) fn is_optional(field: &FieldInfo) -> bool {
-    optional_inner(field.ty).is_some()
 }
 
 /// `{file_name}` -> `file_name`; `None` for a literal segment.
@@ -212,6 +206,7 @@ fn camel_path(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::HttpMethod;
 
     #[test]
     fn placeholders_take_the_camel_case_name() {
@@ -224,7 +219,10 @@ mod tests {
 
     #[test]
     fn only_post_put_and_patch_take_a_body() {
-        assert!(takes_body("POST") && takes_body("PUT") && takes_body("PATCH"));
-        assert!(!takes_body("GET") && !takes_body("DELETE"));
+        let body: Vec<HttpMethod> = HttpMethod::ALL
+            .into_iter()
+            .filter(|method| method.takes_body())
+            .collect();
+        assert_eq!(body, [HttpMethod::Post, HttpMethod::Put, HttpMethod::Patch]);
     }
 }

@@ -1,14 +1,15 @@
 //! `/edri/openapi.json`: an OpenAPI 3.1 document generated from the registry.
 //!
-//! JSON Schema types come from each field's type as written: the registry keeps the text of
-//! the type, not the type, so a struct or an enum of the user's is "any JSON value" (`{}`).
+//! JSON Schema types come from each field's [`FieldShape`], which `#[event]` reads from the
+//! field's type: standard types have their schema, and a struct or an enum of the user's is
+//! "any JSON value" (`{}`).
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
 use super::catalog::{Catalog, EventDoc, FieldDoc, Location, ParamDoc};
-use crate::api::params::{optional_inner, Shape};
+use crate::event::FieldShape;
 
 /// The errors every operation may answer: status, component name, when it happens.
 const ERRORS: &[(u16, &str, &str)] = &[
@@ -100,7 +101,7 @@ fn operation(event: &EventDoc) -> Value {
     if !body.is_empty() {
         let schema = object_schema(
             body.iter()
-                .map(|param| (param.name.as_str(), schema(param.ty), param.doc)),
+                .map(|param| (param.name.as_str(), schema(&param.shape), param.doc)),
             body.iter()
                 .filter(|param| param.required)
                 .map(|param| param.name.as_str()),
@@ -134,18 +135,22 @@ fn parameter(param: &ParamDoc) -> Value {
         out.insert("description".into(), param.doc.into());
     }
     // A path segment is never null, even for an `Option` field.
-    let ty = match param.location {
-        Location::Path => optional_inner(param.ty).unwrap_or(param.ty),
-        _ => param.ty,
+    let shape = match param.location {
+        Location::Path => param.shape.without_option(),
+        _ => &param.shape,
     };
-    if Shape::of(ty) == Shape::Other && param.location == Location::Query {
+    let is_json = matches!(
+        shape.without_option(),
+        FieldShape::Map(_) | FieldShape::Unit | FieldShape::Other
+    );
+    if is_json && param.location == Location::Query {
         // The API reads such a query parameter as JSON text.
         out.insert(
             "content".into(),
-            json!({"application/json": {"schema": schema(ty)}}),
+            json!({"application/json": {"schema": schema(shape)}}),
         );
     } else {
-        out.insert("schema".into(), schema(ty));
+        out.insert("schema".into(), schema(shape));
     }
     Value::Object(out)
 }
@@ -204,10 +209,10 @@ fn fields_schema(fields: &[FieldDoc]) -> Value {
     object_schema(
         fields
             .iter()
-            .map(|field| (field.name.as_str(), schema(field.ty), field.doc)),
+            .map(|field| (field.name.as_str(), schema(&field.shape), field.doc)),
         fields
             .iter()
-            .filter(|field| optional_inner(field.ty).is_none())
+            .filter(|field| !field.shape.is_option())
             .map(|field| field.name.as_str()),
     )
 }
@@ -269,43 +274,22 @@ fn components() -> Value {
     json!({"schemas": {"Error": error}, "responses": responses})
 }
 
-/// The JSON Schema of a type as written: `u32`, `Option<String>`, `Vec<f64>`,
-/// `HashMap<String,i64>`; `{}` (any value) for the types the text does not tell.
-pub(super) fn schema(ty: &str) -> Value {
-    if let Some(inner) = optional_inner(ty) {
-        return nullable(schema(inner));
-    }
-    if ty == "()" {
-        return json!({"type": "null"});
-    }
-    if let Some((name, args)) = generic(ty) {
-        return match name {
-            "Vec" | "VecDeque" | "LinkedList" => json!({"type": "array", "items": schema(args)}),
-            "HashSet" | "BTreeSet" => {
-                json!({"type": "array", "items": schema(args), "uniqueItems": true})
-            }
-            "HashMap" | "BTreeMap" => match top_level(args, ',').as_slice() {
-                [_, value] => json!({"type": "object", "additionalProperties": schema(value)}),
-                _ => json!({"type": "object"}),
-            },
-            "Box" | "Arc" | "Rc" | "Cow" => schema(top_level(args, ',').last().unwrap_or(&"")),
-            _ => json!({}),
-        };
-    }
-    // `[T; N]` and `[T]`.
-    if let Some(inner) = ty.strip_prefix('[').and_then(|ty| ty.strip_suffix(']')) {
-        let item = top_level(inner, ';').first().copied().unwrap_or(inner);
-        return json!({"type": "array", "items": schema(item)});
-    }
-    match Shape::of(ty) {
-        Shape::Integer if ty.rsplit("::").next().is_some_and(|t| t.starts_with('u')) => {
-            json!({"type": "integer", "minimum": 0})
+/// The JSON Schema of a field's shape: `{}` (any value) for the shapes edri does not know.
+pub(super) fn schema(shape: &FieldShape) -> Value {
+    match shape {
+        FieldShape::Option(inner) => nullable(schema(inner)),
+        FieldShape::Unit => json!({"type": "null"}),
+        FieldShape::List(item) => json!({"type": "array", "items": schema(item)}),
+        FieldShape::Set(item) => {
+            json!({"type": "array", "items": schema(item), "uniqueItems": true})
         }
-        Shape::Integer => json!({"type": "integer"}),
-        Shape::Float => json!({"type": "number"}),
-        Shape::Bool => json!({"type": "boolean"}),
-        Shape::Text => json!({"type": "string"}),
-        Shape::List | Shape::Other => json!({}),
+        FieldShape::Map(value) => json!({"type": "object", "additionalProperties": schema(value)}),
+        FieldShape::Integer { signed: false, .. } => json!({"type": "integer", "minimum": 0}),
+        FieldShape::Integer { signed: true, .. } => json!({"type": "integer"}),
+        FieldShape::Float => json!({"type": "number"}),
+        FieldShape::Bool => json!({"type": "boolean"}),
+        FieldShape::String => json!({"type": "string"}),
+        FieldShape::Other => json!({}),
     }
 }
 
@@ -326,63 +310,47 @@ fn nullable(mut schema: Value) -> Value {
     }
 }
 
-/// `std::vec::Vec<u8>` -> (`Vec`, `u8`).
-fn generic(ty: &str) -> Option<(&str, &str)> {
-    let open = ty.find('<')?;
-    let args = ty[open + 1..].strip_suffix('>')?;
-    let name = ty[..open].rsplit("::").next()?;
-    Some((name, args))
-}
-
-/// Splits at `separator` outside of `<>`, `()` and `[]`.
-fn top_level(text: &str, separator: char) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut depth = 0usize;
-    let mut start = 0;
-    for (index, c) in text.char_indices() {
-        match c {
-            '<' | '(' | '[' => depth += 1,
-            '>' | ')' | ']' => depth = depth.saturating_sub(1),
-            c if c == separator && depth == 0 => {
-                parts.push(&text[start..index]);
-                start = index + c.len_utf8();
-            }
-            _ => {}
-        }
-    }
-    parts.push(&text[start..]);
-    parts
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const U8: FieldShape = FieldShape::Integer {
+        signed: false,
+        bits: 8,
+    };
+
     #[test]
-    fn schemas_follow_the_type_as_written() {
-        assert_eq!(schema("u32"), json!({"type": "integer", "minimum": 0}));
-        assert_eq!(schema("i64"), json!({"type": "integer"}));
+    fn schemas_follow_the_shape() {
+        assert_eq!(schema(&U8), json!({"type": "integer", "minimum": 0}));
         assert_eq!(
-            schema("Option<String>"),
+            schema(&FieldShape::Integer {
+                signed: true,
+                bits: 64
+            }),
+            json!({"type": "integer"})
+        );
+        assert_eq!(
+            schema(&FieldShape::Option(&FieldShape::String)),
             json!({"type": ["string", "null"]})
         );
         assert_eq!(
-            schema("Vec<f64>"),
+            schema(&FieldShape::List(&FieldShape::Float)),
             json!({"type": "array", "items": {"type": "number"}})
         );
         assert_eq!(
-            schema("std::collections::HashMap<String,Vec<bool>>"),
+            schema(&FieldShape::Set(&FieldShape::String)),
+            json!({"type": "array", "items": {"type": "string"}, "uniqueItems": true})
+        );
+        assert_eq!(
+            schema(&FieldShape::Map(&FieldShape::List(&FieldShape::Bool))),
             json!({"type": "object", "additionalProperties":
                 {"type": "array", "items": {"type": "boolean"}}})
         );
+        assert_eq!(schema(&FieldShape::Unit), json!({"type": "null"}));
+        assert_eq!(schema(&FieldShape::Other), json!({}));
+        assert_eq!(schema(&FieldShape::Option(&FieldShape::Other)), json!({}));
         assert_eq!(
-            schema("[u8;4]"),
-            json!({"type": "array", "items": {"type": "integer", "minimum": 0}})
-        );
-        assert_eq!(schema("edri::Value"), json!({}));
-        assert_eq!(schema("Option<edri::Value>"), json!({}));
-        assert_eq!(
-            schema("Option<Vec<String>>"),
+            schema(&FieldShape::Option(&FieldShape::List(&FieldShape::String))),
             json!({"type": ["array", "null"], "items": {"type": "string"}})
         );
     }

@@ -15,11 +15,10 @@ use std::io;
 
 use serde_json::{Map, Number, Value};
 
-use crate::api::params::{optional_inner, Shape};
 use crate::api::reply::{camel_case, ApiError};
 use crate::api::rest::json_kind;
 use crate::config::ApiLimits;
-use crate::event::FieldInfo;
+use crate::event::{FieldInfo, FieldShape};
 use crate::EventInfo;
 
 /// The operators a filter object may use, for error messages.
@@ -372,11 +371,11 @@ fn test(field: &FieldInfo, key: &str, operator: &str, value: Value) -> Result<Te
     Ok(Test::Order(value, wanted))
 }
 
-/// An operand, checked against the field's type; text is read as a number or a boolean where
+/// An operand, checked against the field's shape; text is read as a number or a boolean where
 /// the field is one, as in REST parameters.
 fn operand(field: &FieldInfo, key: &str, value: Value) -> Result<Value, ApiError> {
-    let optional = optional_inner(field.ty).is_some();
-    let shape = Shape::of(field.ty);
+    let optional = field.shape.is_option();
+    let shape = *field.shape.without_option();
     let wrong = |expected: &str, value: &Value| {
         ApiError::bad_request(format!(
             "filter `{key}`: the field is {expected}, so {value} cannot match it"
@@ -384,9 +383,17 @@ fn operand(field: &FieldInfo, key: &str, value: Value) -> Result<Value, ApiError
     };
     match (&value, shape) {
         (Value::Null, _) if optional => Ok(value),
-        (_, Shape::List | Shape::Other) => Ok(value),
-        (Value::Number(n), Shape::Integer) if n.is_i64() || n.is_u64() => Ok(value),
-        (Value::String(text), Shape::Integer) => {
+        (
+            _,
+            FieldShape::List(_)
+            | FieldShape::Set(_)
+            | FieldShape::Map(_)
+            | FieldShape::Unit
+            | FieldShape::Other
+            | FieldShape::Option(_),
+        ) => Ok(value),
+        (Value::Number(n), FieldShape::Integer { .. }) if n.is_i64() || n.is_u64() => Ok(value),
+        (Value::String(text), FieldShape::Integer { .. }) => {
             let text = text.trim();
             text.parse::<i64>()
                 .map(Number::from)
@@ -394,25 +401,25 @@ fn operand(field: &FieldInfo, key: &str, value: Value) -> Result<Value, ApiError
                 .map(Value::Number)
                 .map_err(|_| wrong("a whole number", &value))
         }
-        (_, Shape::Integer) => Err(wrong("a whole number", &value)),
-        (Value::Number(_), Shape::Float) => Ok(value),
-        (Value::String(text), Shape::Float) => text
+        (_, FieldShape::Integer { .. }) => Err(wrong("a whole number", &value)),
+        (Value::Number(_), FieldShape::Float) => Ok(value),
+        (Value::String(text), FieldShape::Float) => text
             .trim()
             .parse::<f64>()
             .ok()
             .and_then(Number::from_f64)
             .map(Value::Number)
             .ok_or_else(|| wrong("a number", &value)),
-        (_, Shape::Float) => Err(wrong("a number", &value)),
-        (Value::Bool(_), Shape::Bool) => Ok(value),
-        (Value::String(text), Shape::Bool) => match text.trim() {
+        (_, FieldShape::Float) => Err(wrong("a number", &value)),
+        (Value::Bool(_), FieldShape::Bool) => Ok(value),
+        (Value::String(text), FieldShape::Bool) => match text.trim() {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
             _ => Err(wrong("true or false", &value)),
         },
-        (_, Shape::Bool) => Err(wrong("true or false", &value)),
-        (Value::String(_), Shape::Text) => Ok(value),
-        (_, Shape::Text) => Err(wrong("text", &value)),
+        (_, FieldShape::Bool) => Err(wrong("true or false", &value)),
+        (Value::String(_), FieldShape::String) => Ok(value),
+        (_, FieldShape::String) => Err(wrong("text", &value)),
     }
 }
 
@@ -442,28 +449,26 @@ mod tests {
     use crate::api::ws::tests::info;
     use serde_json::json;
 
-    fn field(name: &'static str, ty: &'static str) -> FieldInfo {
-        FieldInfo { name, ty, doc: "" }
+    const fn field(name: &'static str, ty: &'static str, shape: FieldShape) -> FieldInfo {
+        FieldInfo {
+            name,
+            ty,
+            shape,
+            optional: shape.is_option(),
+            doc: "",
+        }
+    }
+
+    const fn integer(signed: bool) -> FieldShape {
+        FieldShape::Integer { signed, bits: 64 }
     }
 
     /// A notification with a field of each kind the tests filter on.
     fn sample() -> &'static EventInfo {
         const FIELDS: &[FieldInfo] = &[
-            FieldInfo {
-                name: "big",
-                ty: "u64",
-                doc: "",
-            },
-            FieldInfo {
-                name: "ratio",
-                ty: "f64",
-                doc: "",
-            },
-            FieldInfo {
-                name: "token",
-                ty: "String",
-                doc: "",
-            },
+            field("big", "u64", integer(false)),
+            field("ratio", "f64", FieldShape::Float),
+            field("token", "String", FieldShape::String),
         ];
         info("sample", None, FIELDS)
     }
@@ -482,15 +487,21 @@ mod tests {
 
     #[test]
     fn operands_follow_the_field_type() {
-        let count = field("count", "i64");
+        let count = field("count", "i64", integer(true));
         assert_eq!(operand(&count, "count", json!("7")).unwrap(), json!(7));
         let error = operand(&count, "count", json!(1.5)).unwrap_err();
         assert!(error.reasons[0].contains("whole number"), "{error:?}");
-        let text = field("token", "String");
+        let text = field("token", "String", FieldShape::String);
         assert!(operand(&text, "token", json!(5)).is_err());
-        let maybe = field("tag", "Option<String>");
+        let maybe = field(
+            "tag",
+            "Option<String>",
+            FieldShape::Option(&FieldShape::String),
+        );
         assert_eq!(operand(&maybe, "tag", Value::Null).unwrap(), Value::Null);
-        let ratio = field("ratio", "f64");
+        assert_eq!(operand(&maybe, "tag", json!("a")).unwrap(), json!("a"));
+        assert!(operand(&maybe, "tag", json!(1)).is_err());
+        let ratio = field("ratio", "f64", FieldShape::Float);
         assert_eq!(operand(&ratio, "ratio", json!("0.5")).unwrap(), json!(0.5));
     }
 
@@ -580,7 +591,7 @@ mod tests {
 
     #[test]
     fn operators_build_their_tests() {
-        let count = field("count", "u32");
+        let count = field("count", "u32", integer(false));
         assert!(matches!(
             test(&count, "count", "in", json!([1, "2"])).unwrap(),
             Test::In(items) if items == HashSet::from([Key::Whole(1), Key::Whole(2)])
@@ -595,7 +606,7 @@ mod tests {
             error.reasons[0].contains("unknown operator `like`"),
             "{error:?}"
         );
-        let flag = field("flag", "bool");
+        let flag = field("flag", "bool", FieldShape::Bool);
         let error = test(&flag, "flag", "gt", json!(true)).unwrap_err();
         assert!(
             error.reasons[0].contains("compares numbers or text"),

@@ -289,7 +289,7 @@ pub(super) fn not_registered(echo: &Map<String, Value>, name: &str) -> BadFrame 
 mod tests {
     use super::*;
     use crate::api::ws::tests::info;
-    use crate::event::FieldInfo;
+    use crate::event::{FieldInfo, FieldShape};
 
     fn error_of(frame: BadFrame) -> Value {
         serde_json::from_str(&frame.text()).unwrap()
@@ -300,6 +300,8 @@ mod tests {
         const FIELDS: &[FieldInfo] = &[FieldInfo {
             name: "command",
             ty: "String",
+            shape: FieldShape::String,
+            optional: false,
             doc: "",
         }];
         let commands = Commands::new(&[info("exec", None, FIELDS)]).unwrap();

@@ -66,17 +66,13 @@ pub(crate) fn routes(
 
 /// No REST route may take `/`: axum cannot serve both there.
 fn root_is_free(events: &[&'static EventInfo]) -> Result<(), Error> {
-    let at_root = |info: &&&'static EventInfo| {
-        info.rest
-            .and_then(|rest| rest.split_once(' '))
-            .is_some_and(|(_, path)| path == "/")
-    };
-    match events.iter().find(at_root) {
-        Some(info) => Err(Error::ApiRoute(format!(
-            "`/` is the API's WebSocket, so the event `{}` ({}) cannot be served at `{}`",
-            info.type_name,
-            info.location,
-            info.rest.unwrap_or_default()
+    let at_root = events
+        .iter()
+        .find_map(|info| Some((info, info.rest.filter(|route| route.path == "/")?)));
+    match at_root {
+        Some((info, route)) => Err(Error::ApiRoute(format!(
+            "`/` is the API's WebSocket, so the event `{}` ({}) cannot be served at `{route}`",
+            info.type_name, info.location,
         ))),
         None => Ok(()),
     }
@@ -144,12 +140,12 @@ fn refuse(rejection: WebSocketUpgradeRejection) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{FieldInfo, Registry};
+    use crate::event::{FieldInfo, HttpMethod, Registry, RestRoute};
 
     /// A registered event's info under another name, with other fields.
     pub(super) fn info(
         name: &'static str,
-        rest: Option<&'static str>,
+        rest: Option<RestRoute>,
         fields: &'static [FieldInfo],
     ) -> &'static EventInfo {
         let model = Registry::get().unwrap().by_name("edri-test-ping").unwrap();
@@ -164,10 +160,16 @@ mod tests {
 
     #[test]
     fn a_rest_route_at_the_root_is_a_startup_error() {
-        let events = [info("home", Some("GET /"), &[])];
+        let route = |path, text| RestRoute {
+            method: HttpMethod::Get,
+            path,
+            params: &[],
+            text,
+        };
+        let events = [info("home", Some(route("/", "GET /")), &[])];
         let error = root_is_free(&events).unwrap_err().to_string();
         assert!(error.contains("`GET /`"), "{error}");
-        let events = [info("home", Some("GET /home"), &[])];
+        let events = [info("home", Some(route("/home", "GET /home")), &[])];
         assert!(root_is_free(&events).is_ok());
     }
 
