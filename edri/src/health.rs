@@ -8,7 +8,7 @@
 //! at two checks in a row marks the manager as a slow consumer (WARNING).
 //!
 //! [`Handle::health`](crate::Handle::health) checks every manager now and returns a
-//! [`HealthReport`].
+//! [`HealthReport`], with what the router [`Dropped`] since the system started.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,8 +18,9 @@ use serde::Serialize;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-pub use crate::events::router::{Health, HealthCheck, HealthStatus};
+use crate::events::router::{Health, HealthCheck, HealthStatus};
 use crate::mailbox::{Delivery, Mailbox, Refused};
+use crate::router::Router;
 use crate::Event;
 
 /// The health of every manager, as [`Handle::health`](crate::Handle::health) reports it.
@@ -31,6 +32,8 @@ pub struct HealthReport {
     pub status: HealthStatus,
     /// One entry per manager, in start order.
     pub components: Vec<ComponentHealth>,
+    /// What the router let go of since the system started.
+    pub dropped: Dropped,
 }
 
 impl HealthReport {
@@ -39,6 +42,42 @@ impl HealthReport {
         self.components
             .iter()
             .find(|component| component.name == name)
+    }
+
+    /// Sets [`dropped`](Self::dropped) to the router's counts as of now.
+    pub(crate) fn count_dropped(&mut self, router: &Router) {
+        self.dropped = Dropped::of(router);
+    }
+}
+
+/// What the router let go of since the system started, counted as it happens (and logged, at
+/// most one summary per period). Drops do not change a status: they are reported, not judged.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(crate = "serde")]
+#[non_exhaustive]
+pub struct Dropped {
+    /// Notifications nobody subscribed to, dropped from the cache kept for late subscribers:
+    /// pushed out of it when full (`EDRI_CACHE_SIZE`), found older than its window
+    /// (`EDRI_CACHE_TIMEOUT`) with no subscriber come, or not kept at all with the cache off.
+    pub unrouted: u64,
+    /// Deliveries refused because the receiving manager had stopped (a request among them
+    /// fails with `Unavailable` for its requester).
+    pub undeliverable: u64,
+}
+
+impl Dropped {
+    /// The router's counts as of now.
+    pub(crate) fn of(router: &Router) -> Self {
+        use std::sync::atomic::Ordering::Relaxed;
+        Self {
+            unrouted: router.stats.unrouted_dropped.load(Relaxed),
+            undeliverable: router.stats.undeliverable.load(Relaxed),
+        }
+    }
+
+    /// Both counts together.
+    pub fn total(&self) -> u64 {
+        self.unrouted + self.undeliverable
     }
 }
 
@@ -248,6 +287,8 @@ impl HealthBook {
                 .max()
                 .unwrap_or(HealthStatus::Ok),
             components,
+            // The book does not see the router: its caller fills this in.
+            dropped: Dropped::default(),
         }
     }
 }

@@ -1,29 +1,8 @@
 //! Topology: which managers solve and which send each event, with live counts.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 
 use serde::Serialize;
-
-/// How often each event was sent from one place, counted as it is sent.
-#[derive(Default)]
-pub(crate) struct SentCounts(Mutex<HashMap<&'static str, u64>>);
-
-impl SentCounts {
-    pub(crate) fn count(&self, event: &'static str) {
-        // Nothing panics while the lock is held, so a poisoned lock still holds valid counts.
-        let mut counts = self.0.lock().unwrap_or_else(|poison| poison.into_inner());
-        *counts.entry(event).or_insert(0) += 1;
-    }
-
-    pub(crate) fn snapshot(&self) -> Vec<(&'static str, u64)> {
-        let counts = self.0.lock().unwrap_or_else(|poison| poison.into_inner());
-        counts
-            .iter()
-            .map(|(event, count)| (*event, *count))
-            .collect()
-    }
-}
 
 /// Who solves and who sends each event, as [`Handle::topology`](crate::Handle::topology)
 /// reports it.

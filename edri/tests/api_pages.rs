@@ -80,6 +80,16 @@ pub struct Audited {}
 #[event(notification)]
 pub struct Block {}
 
+/// Nobody subscribes to it: it waits in the unrouted cache, and is dropped when that overflows.
+#[event(notification)]
+pub struct Unheard {
+    pub n: u32,
+}
+
+/// Solved by `Doomed`, which dies before it handles any.
+#[event(notification)]
+pub struct Doom {}
+
 /// Answers the API's requests; tells `Audit` about each greeting.
 pub struct Greeter;
 
@@ -125,6 +135,38 @@ impl Audit {
     async fn greeted(&mut self, _event: Greeted, ctx: &Context) {
         ctx.notify(Audited {}).await;
     }
+}
+
+/// Receives `Audited` under a name full of markup, and tells the test each time.
+pub struct Tally {
+    seen: tokio::sync::mpsc::UnboundedSender<()>,
+}
+
+#[manager]
+impl Tally {
+    #[solve(req)]
+    async fn audited(&mut self, _event: Audited) {
+        let _ = self.seen.send(());
+    }
+}
+
+/// The name `Tally` runs under: every markup character, to be escaped everywhere.
+const ODD_NAME: &str = "Tally <&> \"Co's\"";
+
+/// Panics in `after_start`: its task ends, its queue closes, and deliveries of `Doom` to it
+/// are refused. `alive` is dropped with it, which tells the test.
+pub struct Doomed {
+    _alive: tokio::sync::oneshot::Sender<()>,
+}
+
+#[manager]
+impl Doomed {
+    async fn after_start(&mut self) {
+        panic!("doomed: stops before handling anything");
+    }
+
+    #[solve(req)]
+    async fn doom(&mut self, _event: Doom) {}
 }
 
 /// Holds `Block` until the test opens its gate: silent to health checks meanwhile.
@@ -517,10 +559,72 @@ async fn greet_over_rest(server: &Server, count: usize) {
     }
 }
 
+/// Text as the pages escape it in HTML and SVG.
+fn escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// The `<svg ...>...</svg>` element of a page.
+fn graph(html: &str) -> &str {
+    let start = html
+        .find("<svg")
+        .unwrap_or_else(|| panic!("no <svg> in:\n{html}"));
+    let end = html[start..]
+        .find("</svg>")
+        .unwrap_or_else(|| panic!("<svg> not closed in:\n{html}"));
+    &html[start..start + end + "</svg>".len()]
+}
+
+/// The value of the attribute `name="..."` at the start of `tag`'s attributes.
+fn attribute<'a>(tag: &'a str, name: &str) -> &'a str {
+    let start = tag
+        .find(&format!(" {name}=\""))
+        .unwrap_or_else(|| panic!("no `{name}` in `{tag}`"))
+        + name.len()
+        + 3;
+    let end = tag[start..].find('"').unwrap() + start;
+    &tag[start..end]
+}
+
+/// The graph's arrows, `(kind, from, to, count)` (names as written, escaped), sorted.
+fn edges(svg: &str) -> Vec<(String, String, String, u64)> {
+    let mut edges: Vec<_> = svg
+        .match_indices("<g class=\"edge ")
+        .map(|(start, _)| {
+            let tag = &svg[start..start + svg[start..].find('>').unwrap()];
+            let kind = tag["<g class=\"edge ".len()..].split('"').next().unwrap();
+            (
+                kind.to_owned(),
+                attribute(tag, "data-from").to_owned(),
+                attribute(tag, "data-to").to_owned(),
+                attribute(tag, "data-count").parse().unwrap(),
+            )
+        })
+        .collect();
+    edges.sort();
+    edges
+}
+
+/// The arrow `(kind, from, to, count)`, names unescaped.
+fn arrow(kind: &str, from: &str, to: &str, count: u64) -> (String, String, String, u64) {
+    (kind.to_owned(), escaped(from), escaped(to), count)
+}
+
 #[tokio::test]
 async fn topology_shows_solvers_and_senders_with_counts() {
-    let server = start(|edri| edri).await;
+    let (seen, mut tallied) = tokio::sync::mpsc::unbounded_channel();
+    let server = start(|edri| edri.named_manager(ODD_NAME, Tally { seen })).await;
     greet_over_rest(&server, 2).await;
+    for _ in 0..2 {
+        tokio::time::timeout(Duration::from_secs(10), tallied.recv())
+            .await
+            .expect("Tally did not receive `Audited` within 10 s")
+            .unwrap();
+    }
     let (status, topology) = server.json("/edri/topology").await;
     assert_eq!(status, StatusCode::OK, "{topology}");
     let events = &topology["events"];
@@ -548,12 +652,145 @@ async fn topology_shows_solvers_and_senders_with_counts() {
         named(events, "ping")["solvers"],
         json!([{"manager": "Greeter", "count": 0}])
     );
+    let audited = named(events, "audited");
+    assert_eq!(
+        audited["solvers"],
+        json!([{"manager": ODD_NAME, "count": 2}])
+    );
+    assert_eq!(
+        audited["senders"],
+        json!([{"manager": "Audit", "count": 2}])
+    );
 
     let page = server.html("/edri/topology").await;
     assert_eq!(page.status, StatusCode::OK);
+    let html = &page.text;
+    assert!(
+        html.contains("<span class=\"name\">Greeter</span> <span class=\"count\">2</span>"),
+        "{html}"
+    );
+
+    // The graph: one arrow per link of the JSON, with its count, and nothing else.
+    let svg = graph(html);
+    let mut expected = Vec::new();
+    for event in events.as_array().unwrap() {
+        let name = event["name"].as_str().unwrap();
+        for (kind, links) in [("send", &event["senders"]), ("solve", &event["solvers"])] {
+            for link in links.as_array().unwrap() {
+                let manager = link["manager"].as_str().unwrap();
+                let count = link["count"].as_u64().unwrap();
+                expected.push(match kind {
+                    "send" => arrow(kind, manager, name, count),
+                    _ => arrow(kind, name, manager, count),
+                });
+            }
+        }
+    }
+    expected.sort();
+    let drawn = edges(svg);
+    assert_eq!(drawn, expected, "{svg}");
+    for edge in [
+        arrow("send", "api", "greet", 2),
+        arrow("solve", "greet", "Greeter", 2),
+        arrow("send", "Greeter", "greeted", 2),
+        arrow("solve", "greeted", "Audit", 2),
+        arrow("send", "Audit", "audited", 2),
+        arrow("solve", "audited", ODD_NAME, 2),
+        arrow("solve", "ping", "Greeter", 0),
+    ] {
+        assert!(drawn.contains(&edge), "no {edge:?} in {drawn:?}");
+    }
+    // Each arrow shows its count, points with an arrowhead, and the boxes are there: Greeter
+    // both sends and solves, so it has one on each side.
+    assert!(
+        svg.contains("data-count=\"2\"><title>api sent greet: 2</title>"),
+        "{svg}"
+    );
+    assert!(svg.contains("<marker id=\"edri-arrow-send\""), "{svg}");
+    assert!(
+        svg.contains("marker-end=\"url(#edri-arrow-solve)\""),
+        "{svg}"
+    );
+    assert!(svg.contains(">2</text></g>"), "{svg}");
+    for node in [
+        "<g class=\"node sender\" data-name=\"api\">".to_owned(),
+        "<g class=\"node sender\" data-name=\"Greeter\">".to_owned(),
+        "<g class=\"node solver\" data-name=\"Greeter\">".to_owned(),
+        "<g class=\"node event request\" data-name=\"greet\">".to_owned(),
+        "<g class=\"node event notification\" data-name=\"greeted\">".to_owned(),
+        format!(
+            "<g class=\"node solver\" data-name=\"{}\">",
+            escaped(ODD_NAME)
+        ),
+    ] {
+        assert_eq!(svg.matches(&node).count(), 1, "`{node}` in {svg}");
+    }
+    // The odd name is text everywhere, never markup.
+    assert!(!html.contains("<&>"), "{html}");
+    assert!(html.contains(&format!(">{}</text>", escaped(ODD_NAME))));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn unrouted_drops_show_in_health_and_in_the_topology() {
+    let server = start(|edri| edri.cache_size(2)).await;
+    let (_, report) = server.json("/edri/health").await;
+    assert_eq!(
+        report["dropped"],
+        json!({"unrouted": 0, "undeliverable": 0}),
+        "{report}"
+    );
+    // Two are kept for a late subscriber; each later one pushes out the oldest.
+    for n in 0..5 {
+        server.edri.notify(Unheard { n }).await.unwrap();
+    }
+    let dropped = json!({"unrouted": 3, "undeliverable": 0});
+
+    let (status, report) = server.json("/edri/health").await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["dropped"], dropped, "{report}");
+    let (status, topology) = server.json("/edri/topology").await;
+    assert_eq!(status, StatusCode::OK, "{topology}");
+    assert_eq!(topology["dropped"], dropped, "{topology}");
+    assert!(topology["events"].is_array(), "{topology}");
+
+    for path in ["/edri/health", "/edri/topology", "/edri/ready"] {
+        let page = server.html(path).await;
+        for count in [
+            "<span class=\"count\" id=\"dropped-unrouted\">3</span>",
+            "<span class=\"count\" id=\"dropped-undeliverable\">0</span>",
+        ] {
+            assert!(
+                page.text.contains(count),
+                "`{count}` not on {path}:\n{}",
+                page.text
+            );
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn deliveries_to_a_stopped_manager_show_as_undeliverable() {
+    let (alive, gone) = tokio::sync::oneshot::channel();
+    let server = start(|edri| edri.manager(Doomed { _alive: alive })).await;
+    // `Doomed` is dropped, and its queue with it, when its task ends.
+    tokio::time::timeout(Duration::from_secs(10), gone)
+        .await
+        .expect("`Doomed` did not stop within 10 s")
+        .unwrap_err();
+    for _ in 0..2 {
+        server.edri.notify(Doom {}).await.unwrap();
+    }
+    let dropped = json!({"unrouted": 0, "undeliverable": 2});
+    let (_, report) = server.json("/edri/health").await;
+    assert_eq!(report["dropped"], dropped, "{report}");
+    let (_, topology) = server.json("/edri/topology").await;
+    assert_eq!(topology["dropped"], dropped, "{topology}");
+    let page = server.html("/edri/topology").await;
     assert!(
         page.text
-            .contains("<span class=\"name\">Greeter</span> <span class=\"count\">2</span>"),
+            .contains("<span class=\"count\" id=\"dropped-undeliverable\">2</span>"),
         "{}",
         page.text
     );
@@ -602,6 +839,31 @@ async fn chromium_renders_the_docs_and_the_topology() {
         "{greeted_row}"
     );
     assert!(topology.contains("<td class=\"manager\">Greeter</td>"));
+
+    // The graph is rendered as SVG (an element in the DOM, not text), with its arrows.
+    let svg = graph(&topology);
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{svg}"
+    );
+    assert!(svg.contains("<marker id=\"edri-arrow-send\""), "{svg}");
+    let drawn = edges(svg);
+    for edge in [
+        arrow("send", "api", "greet", 3),
+        arrow("solve", "greet", "Greeter", 3),
+        arrow("send", "Greeter", "greeted", 3),
+        arrow("solve", "greeted", "Audit", 3),
+    ] {
+        assert!(drawn.contains(&edge), "no {edge:?} in {drawn:?}:\n{svg}");
+    }
+    assert!(
+        svg.contains("<g class=\"node solver\" data-name=\"Greeter\">"),
+        "{svg}"
+    );
+    assert!(
+        topology.contains("<span class=\"count\" id=\"dropped-unrouted\">"),
+        "{topology}"
+    );
     server.stop().await;
 }
 

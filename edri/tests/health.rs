@@ -210,6 +210,34 @@ async fn a_panic_since_the_last_check_is_a_warning() {
 }
 
 #[tokio::test]
+async fn the_report_carries_the_routers_drop_counters() {
+    let edri = Edri::new()
+        .manager(Lively)
+        .cache_size(0)
+        .start()
+        .await
+        .unwrap();
+    let report = edri.health().await;
+    // Nothing was dropped yet: both counters are there, at zero, in Rust and in JSON.
+    assert_eq!(report.dropped.total(), 0, "{report:?}");
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(
+        json["dropped"],
+        serde_json::json!({"unrouted": 0, "undeliverable": 0}),
+        "{json}"
+    );
+
+    // `Work` has no subscriber, and with the cache off it is dropped at once.
+    edri.notify(Work {}).await.unwrap();
+    edri.notify(Work {}).await.unwrap();
+    let report = edri.health().await;
+    assert_eq!(report.dropped.unrouted, 2, "{report:?}");
+    assert_eq!(report.dropped.undeliverable, 0, "{report:?}");
+    assert_eq!(report.dropped.total(), 2);
+    edri.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_manager_with_its_own_health_solver_answers_for_itself() {
     let edri = Edri::new().manager(Picky).start().await.unwrap();
     let report = edri.health().await;

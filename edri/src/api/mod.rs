@@ -59,8 +59,6 @@ pub(crate) struct ApiState {
     pub(crate) stopping: watch::Receiver<bool>,
     /// The API's way into the router.
     pub(crate) entry: Entry,
-    /// Kept empty while the topology page still takes extra senders: the entry counts.
-    pub(crate) sent: crate::topology::SentCounts,
 }
 
 impl ApiState {
@@ -138,7 +136,6 @@ pub(crate) async fn serve(handle: Handle, options: ApiOptions) -> Result<ApiServ
         origins: origins.clone(),
         stopping: stopping.clone(),
         entry: Entry::new(&router, "api"),
-        sent: Default::default(),
     });
     let events: Vec<&'static EventInfo> = Registry::get()?.events().collect();
     let mut app = rest::routes(&state, &events)?

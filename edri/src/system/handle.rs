@@ -13,7 +13,7 @@ use crate::mailbox::Mailbox;
 use crate::manager::{Direction, Manager, ManagerStats};
 use crate::router::{Entry, Route, Router};
 use crate::subscription::Subscription;
-use crate::topology::{SentCounts, Topology, TopologyBuilder};
+use crate::topology::{Topology, TopologyBuilder};
 use crate::{Error, Failure, Notification, Request, Result};
 
 use super::running::{Running, System};
@@ -187,16 +187,13 @@ impl Handle {
             .health
             .answers(&targets, tokio::time::Instant::now() + wait)
             .await;
-        system.health.report(&targets, system.health_limits())
+        let mut report = system.health.report(&targets, system.health_limits());
+        report.count_dropped(&system.router);
+        report
     }
 
     /// Which managers solve and which send each event, with how many each received or sent.
     pub fn topology(&self) -> Topology {
-        self.topology_with(&[])
-    }
-
-    /// [`topology`](Self::topology), with senders that are not managers (the API broker).
-    pub(crate) fn topology_with(&self, extra_senders: &[(&str, &SentCounts)]) -> Topology {
         let mut topology = TopologyBuilder::new();
         for running in self.system.lock_managers().iter() {
             for solver in running.solvers {
@@ -213,11 +210,6 @@ impl Handle {
         }
         for (sender, event, count) in self.system.router.sent() {
             topology.sender(event, &sender, count);
-        }
-        for (name, sent) in extra_senders {
-            for (event, count) in sent.snapshot() {
-                topology.sender(event, name, count);
-            }
         }
         topology.build()
     }

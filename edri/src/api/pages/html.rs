@@ -6,7 +6,7 @@ use std::fmt;
 
 use super::catalog::{Catalog, EventDoc, Location};
 use crate::events::router::HealthStatus;
-use crate::health::HealthReport;
+use crate::health::{Dropped, HealthReport};
 use crate::topology::{Link, Topology};
 
 /// Text made safe to put in HTML content and in quoted attribute values.
@@ -57,6 +57,8 @@ dl.access dd{margin:0}\
 ul.links{list-style:none;margin:0;padding:0}\
 .count{font-variant-numeric:tabular-nums;font-weight:600}\
 .none{color:#6b7385}\
+.graph{overflow-x:auto;background:#fff;border:1px solid #dde1e8;border-radius:6px;padding:.5rem;margin:1rem 0}\
+.graph svg{display:block;max-width:none}\
 ";
 
 /// A whole page: `body` is HTML already escaped where it holds text.
@@ -212,16 +214,25 @@ fn json_string(text: &str) -> String {
     serde_json::Value::from(text).to_string()
 }
 
-/// `/edri/topology`: per event, its solvers and senders with counts; then per manager.
-pub(super) fn topology(topology: &Topology) -> String {
+/// `/edri/topology`: the graph, the drops, then per event its solvers and senders with counts;
+/// then per manager.
+pub(super) fn topology(topology: &Topology, dropped: Dropped) -> String {
     let mut body = String::from(
         "<header><h1>Topology</h1><p class=\"lead\">Which managers solve and which send each \
          event, with how many each received or sent since it started (<code>api</code> is the \
-         API broker). Reload for fresh counts.</p></header><main><h2>Events</h2>",
+         API broker). Reload for fresh counts.</p>",
     );
+    body += &dropped_line(dropped);
+    body += "</header><main>";
     if topology.events.is_empty() {
-        body += "<p class=\"none\">No event has a solver or was sent yet.</p>";
+        body += "<h2>Events</h2><p class=\"none\">No event has a solver or was sent yet.</p>";
     } else {
+        body += "<h2>Graph</h2><figure class=\"graph\">";
+        body += &super::graph::svg(topology);
+        body += "<figcaption class=\"lead\">Senders on the left, events in the middle, solvers \
+                 on the right. An arrow from a sender to an event carries how many it sent; an \
+                 arrow from an event to a solver, how many that solver received. A dashed arrow \
+                 has carried nothing yet.</figcaption></figure><h2>Events</h2>";
         body += "<table class=\"topology\"><thead><tr><th>Event</th><th>Kind</th>\
                  <th>Solved by (received)</th><th>Sent by (sent)</th></tr></thead><tbody>";
         for event in &topology.events {
@@ -300,6 +311,7 @@ pub(super) fn health(title: &str, verdict: &[String], report: &HealthReport) -> 
     for line in verdict {
         body += &format!("<p>{}</p>", esc(line));
     }
+    body += &dropped_line(report.dropped);
     body += "</header><main>";
     if report.components.is_empty() {
         body += "<p class=\"none\">No manager is running.</p>";
@@ -336,6 +348,17 @@ pub(super) fn health(title: &str, verdict: &[String], report: &HealthReport) -> 
     }
     body += "</main>";
     page(title, &body)
+}
+
+/// The router's drops since the system started, in one line.
+fn dropped_line(dropped: Dropped) -> String {
+    format!(
+        "<p class=\"dropped\">Dropped since the start: \
+         <span class=\"count\" id=\"dropped-unrouted\">{}</span> notification(s) nobody \
+         subscribed to (unrouted), <span class=\"count\" id=\"dropped-undeliverable\">{}</span> \
+         delivery(ies) to a manager that had stopped (undeliverable).</p>",
+        dropped.unrouted, dropped.undeliverable,
+    )
 }
 
 /// A page with a title and a few lines, for `/edri/live`.

@@ -5,6 +5,7 @@
 //! `text/html` no lower than `application/json`, as browsers do) and JSON otherwise.
 
 mod catalog;
+mod graph;
 mod html;
 mod openapi;
 
@@ -21,6 +22,8 @@ use serde_json::{json, Value};
 use super::reply::{self, ApiError};
 use super::ApiState;
 use crate::events::router::HealthStatus;
+use crate::health::{Dropped, HealthReport};
+use crate::topology::Topology;
 use crate::{Error, EventInfo, Failure};
 
 const DOCS: &str = "/edri/docs";
@@ -136,9 +139,16 @@ where
         })
 }
 
-/// `/edri/health`: every manager's health; 503 when the worst is ERROR.
+/// The health report with the router's drops.
+async fn health_report(state: &ApiState) -> HealthReport {
+    let mut report = state.handle.health().await;
+    report.count_dropped(state.handle.router());
+    report
+}
+
+/// `/edri/health`: every manager's health and the router's drops; 503 when the worst is ERROR.
 async fn health(state: &ApiState, headers: &HeaderMap) -> Response {
-    let report = state.handle.health().await;
+    let report = health_report(state).await;
     let code = match report.status {
         HealthStatus::Error => StatusCode::SERVICE_UNAVAILABLE,
         HealthStatus::Ok | HealthStatus::Warning => StatusCode::OK,
@@ -161,7 +171,7 @@ async fn health(state: &ApiState, headers: &HeaderMap) -> Response {
 /// returns, so no manager is ever running unsubscribed where this page could see it. What
 /// remains is a manager that fails its health checks (ERROR), and the API stopping.
 async fn ready(state: &ApiState, headers: &HeaderMap) -> Response {
-    let report = state.handle.health().await;
+    let report = health_report(state).await;
     let mut reasons: Vec<String> = report
         .components
         .iter()
@@ -199,16 +209,30 @@ async fn ready(state: &ApiState, headers: &HeaderMap) -> Response {
     )
 }
 
-/// `/edri/topology`: who solves and who sends each event, the API included.
+/// `/edri/topology` in JSON: the topology's `events`, and the router's drops.
+#[derive(Serialize)]
+#[serde(crate = "serde")]
+struct TopologyPage<'a> {
+    #[serde(flatten)]
+    topology: &'a Topology,
+    dropped: Dropped,
+}
+
+/// `/edri/topology`: who solves and who sends each event, the API included, drawn and listed;
+/// and what the router dropped.
 fn topology(state: &ApiState, headers: &HeaderMap) -> Response {
-    let topology = state.handle.topology_with(&[("api", &state.sent)]);
+    let topology = state.handle.topology();
+    let dropped = Dropped::of(state.handle.router());
     negotiate(
         headers,
-        || match to_json(&topology) {
+        || match to_json(&TopologyPage {
+            topology: &topology,
+            dropped,
+        }) {
             Ok(body) => json_page(StatusCode::OK, &body),
             Err(error) => error.into_response(),
         },
-        || html_page(StatusCode::OK, html::topology(&topology)),
+        || html_page(StatusCode::OK, html::topology(&topology, dropped)),
     )
 }
 
@@ -320,7 +344,12 @@ mod tests {
             type_name: "app::Taken",
             kind: crate::EventKind::Request,
             shared: false,
-            rest: Some("GET /edri/health"),
+            rest: Some(crate::event::RestRoute {
+                method: crate::event::HttpMethod::Get,
+                path: "/edri/health",
+                params: &[],
+                text: "GET /edri/health",
+            }),
             ws: true,
             location: "src/app.rs:3",
             type_id: std::any::TypeId::of::<Test>,
