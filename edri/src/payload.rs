@@ -20,10 +20,19 @@ pub(crate) enum Payload {
 
 impl Payload {
     /// The event, inline when it fits in 32 bytes.
-    pub(crate) fn new<E: Any + Send + Sync>(event: E) -> Self {
+    pub(crate) fn new<E: Any + Clone + Send + Sync>(event: E) -> Self {
         match Inline::new(event) {
             Ok(inline) => Payload::Inline(inline),
             Err(event) => Payload::Shared(Arc::new(event)),
+        }
+    }
+
+    /// A copy for another subscriber, when the event is plain data inline: copying it costs
+    /// less than sharing an `Arc`, whose count every subscriber's core would then write.
+    pub(crate) fn copy(&self) -> Option<Payload> {
+        match self {
+            Payload::Inline(inline) => inline.copy().map(Payload::Inline),
+            Payload::Shared(_) => None,
         }
     }
 
@@ -79,12 +88,15 @@ struct VTable {
     into_shared: unsafe fn(*mut Room) -> Arc<dyn Any + Send + Sync>,
     /// Borrows the value.
     as_any: unsafe fn(&Room) -> &(dyn Any + Send + Sync),
+    /// Clones the value, for plain data only (a type without drop glue owns no heap memory,
+    /// so its clone allocates nothing).
+    copy: Option<unsafe fn(&Room) -> Room>,
 }
 
 /// The vtable of `E`, one static per type.
 struct VTableOf<E>(E);
 
-impl<E: Any + Send + Sync> VTableOf<E> {
+impl<E: Any + Clone + Send + Sync> VTableOf<E> {
     const VTABLE: VTable = VTable {
         type_id: TypeId::of::<E>,
         drop: |room| {
@@ -98,6 +110,18 @@ impl<E: Any + Send + Sync> VTableOf<E> {
         as_any: |room| {
             // SAFETY: `room` holds an initialized `E`, borrowed for as long as `room` is.
             unsafe { &*room.as_ptr().cast::<E>() }
+        },
+        copy: if mem::needs_drop::<E>() {
+            None
+        } else {
+            Some(|room| {
+                // SAFETY: `room` holds an initialized `E`; the clone goes into a new room of
+                // the same size and alignment.
+                let event = unsafe { &*room.as_ptr().cast::<E>() }.clone();
+                let mut copy = Room::uninit();
+                unsafe { copy.as_mut_ptr().cast::<E>().write(event) };
+                copy
+            })
         },
     };
 }
@@ -117,7 +141,7 @@ unsafe impl Send for Inline {}
 
 impl Inline {
     /// Stores the event in place, or gives it back when it does not fit.
-    fn new<E: Any + Send + Sync>(event: E) -> Result<Self, E> {
+    fn new<E: Any + Clone + Send + Sync>(event: E) -> Result<Self, E> {
         if mem::size_of::<E>() > mem::size_of::<Room>()
             || mem::align_of::<E>() > mem::align_of::<Room>()
         {
@@ -140,6 +164,15 @@ impl Inline {
         // SAFETY: the room holds an `E` (the type ids match); `this` is never dropped, so the
         // value is moved out once.
         Some(unsafe { this.room.as_mut_ptr().cast::<E>().read() })
+    }
+
+    fn copy(&self) -> Option<Inline> {
+        let copy = self.vtable.copy?;
+        Some(Inline {
+            // SAFETY: the room holds the vtable's type.
+            room: unsafe { copy(&self.room) },
+            vtable: self.vtable,
+        })
     }
 
     fn into_shared(self) -> Arc<dyn Any + Send + Sync> {
@@ -177,6 +210,18 @@ mod tests {
         assert!(matches!(payload, Payload::Shared(_)));
         assert_eq!(payload.take::<[u64; 5]>(), Some([1; 5]));
         assert_eq!(Payload::new(1u32).take::<u64>(), None);
+    }
+
+    #[test]
+    fn plain_data_is_copied_and_owning_types_are_not() {
+        let plain = Payload::new((1u64, 2u32));
+        assert_eq!(
+            plain.copy().and_then(Payload::take::<(u64, u32)>),
+            Some((1, 2))
+        );
+        assert_eq!(plain.take::<(u64, u32)>(), Some((1, 2)));
+        assert!(Payload::new(String::from("owns")).copy().is_none());
+        assert!(Payload::new([0u64; 5]).copy().is_none());
     }
 
     #[test]

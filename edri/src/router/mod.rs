@@ -65,10 +65,13 @@ impl Hasher for TypeIdHasher {
 }
 
 /// The event for one delivery: the last one takes it as it is (inline, for a single small
-/// event), the others share it.
+/// event); the others get a copy of small plain data, or share it.
 fn share(event: &mut Option<Payload>, last: bool) -> Option<Payload> {
     if last {
         return event.take();
+    }
+    if let Some(copy) = event.as_ref()?.copy() {
+        return Some(copy);
     }
     let shared = event.take()?.into_shared();
     *event = Some(Payload::Shared(shared.clone()));
