@@ -291,7 +291,7 @@ impl fmt::Display for HttpMethod {
 /// the method is one edri routes, the path starts with `/`, and each `{placeholder}` fills a
 /// whole segment and names a request field.
 ///
-/// It displays (and dereferences to) its text, as in `GET /greet/{name}`.
+/// It displays as its text, as in `GET /greet/{name}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RestRoute {
     /// The method.
@@ -314,14 +314,6 @@ impl RestRoute {
 impl fmt::Display for RestRoute {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.text)
-    }
-}
-
-impl std::ops::Deref for RestRoute {
-    type Target = str;
-
-    fn deref(&self) -> &str {
-        self.text
     }
 }
 

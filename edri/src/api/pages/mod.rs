@@ -101,10 +101,7 @@ pub(crate) fn routes(
 fn check_paths(events: &[&'static EventInfo]) -> Result<(), Error> {
     for info in events {
         let Some(rest) = info.rest else { continue };
-        let Some((_, path)) = rest.split_once(' ') else {
-            continue;
-        };
-        if PAGES.contains(&path) {
+        if PAGES.contains(&rest.path) {
             return Err(Error::ApiRoute(format!(
                 "`{rest}` of `{}` ({}) is taken by a built-in page of edri; \
                  choose another path",
