@@ -9,8 +9,8 @@ use tokio::sync::mpsc;
 use crate::answer::{all_answers, first_answer, forward_answers, PendingAnswer};
 use crate::events::router::Health;
 use crate::mailbox::Mailbox;
-use crate::manager::Counters;
 use crate::router::{Entry, Router, SubscriberId};
+use crate::stats::Counters;
 use crate::worker::{Mode, Work, WorkerHandle, Workers};
 use crate::{Failure, Notification, Request};
 

@@ -349,7 +349,7 @@ fn log_change(component: &ComponentHealth, before: HealthStatus) {
 /// The answer of a manager without a `HealthCheck` solver of its own: the runtime's probe.
 pub(crate) fn probe(
     name: &str,
-    counters: &crate::manager::Counters,
+    counters: &crate::stats::Counters,
     last: &Mutex<[u64; 3]>,
     queue: (usize, usize),
     workers: (usize, usize),

@@ -58,6 +58,7 @@ mod manager;
 mod payload;
 mod router;
 pub mod scheduler;
+mod stats;
 pub mod store;
 mod subscription;
 mod system;
@@ -66,7 +67,7 @@ mod value;
 mod wire;
 mod worker;
 
-pub use answer::{IntoAnswer, Pending, Responder};
+pub use answer::{Finish, IntoAnswer, Pending, Responder};
 pub use context::Context;
 pub use edri_macros::{event, manager, solve, work};
 pub use error::{Error, Result};
@@ -76,10 +77,11 @@ pub use event::{
 };
 pub use failure::{Failure, Status};
 pub use mailbox::QueueKind;
-pub use manager::{Finish, Manager, ManagerStats};
+pub use manager::Manager;
 /// serde, as edri uses it: derive `Serialize` and `Deserialize` for types named by
 /// `response = Type` with `#[serde(crate = "edri::serde")]`, without a dependency of your own.
 pub use serde;
+pub use stats::ManagerStats;
 pub use subscription::Subscription;
 pub use system::{Edri, Handle, StopSignal};
 pub use value::{Value, ValueError};
@@ -97,20 +99,20 @@ pub mod prelude {
 /// What the macros' generated code calls. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::answer::{AnswerDelivery, ReplySlot};
+    pub use crate::answer::{finish, AnswerDelivery, ReplySlot, Returns};
     pub use crate::event::{
         decode_event, decode_json, encode_answer, encode_answer_json, encode_json, KindCodec,
         NotificationKind, RequestKind,
     };
     pub use crate::mailbox::Delivery;
     pub use crate::manager::{
-        assert_event, finish, misrouted, take_answer, take_event, Direction, ManagerDescriptor,
-        Outcome, Returns, SolverInfo,
+        assert_event, misrouted, solve_in_process, solve_in_thread, take_answer, take_event,
+        Direction, ManagerDescriptor, SolverInfo,
     };
+    pub use crate::stats::Outcome;
     pub use crate::wire::{decode as wire_decode, encode as wire_encode};
     pub use crate::worker::{
-        run_process_solver, run_work, solve_in_process, solve_in_thread, ProcessSolver, WorkEntry,
-        WorkReturns, PROCESS_SOLVERS, WORKS,
+        run_process_solver, run_work, ProcessSolver, WorkEntry, WorkReturns, PROCESS_SOLVERS, WORKS,
     };
     pub use inventory;
     pub use linkme;

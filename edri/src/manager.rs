@@ -1,21 +1,25 @@
 //! Managers: the [`Manager`] trait that `#[manager]` implements, and the loop that runs one.
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::Poll;
+use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument;
 
-use crate::answer::{send_answer, AnswerDelivery, PanicNote, PendingAnswer, ReplySlot};
+use crate::answer::{send_answer, AnswerDelivery, PanicNote, PendingAnswer, ReplySlot, Returns};
 use crate::context::Context;
+use crate::failure::panic_message;
 use crate::mailbox::{Delivery, Inbox, QueueKind};
+use crate::stats::{Counters, Outcome};
+use crate::worker::Worker;
 use crate::{Failure, Request};
 
 /// A component that subscribes to events and solves them. Implemented by `#[manager]`.
@@ -89,67 +93,6 @@ pub struct SolverInfo {
     pub process: Option<&'static str>,
 }
 
-/// How handling one delivery ended, for the counters.
-#[doc(hidden)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Done,
-    Failed,
-    /// Handed to a worker, which counts it when it ends.
-    Offloaded,
-}
-
-/// Counters of one manager, reported by [`Handle::stats`](crate::Handle::stats).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct ManagerStats {
-    /// The manager's name.
-    pub name: String,
-    /// Events and answers handled.
-    pub processed: u64,
-    /// Of those, how many ended in a failure (an `Err` answer or a panic).
-    pub failed: u64,
-    /// Solvers that panicked.
-    pub panics: u64,
-    /// Deliveries waiting in the queue.
-    pub queue_depth: usize,
-    /// Thread and process workers running now.
-    pub workers_running: usize,
-    /// Worker starts waiting for a `max_workers` slot.
-    pub workers_pending: usize,
-    /// Process ids of the manager's worker processes alive now (running or idle).
-    pub worker_processes: Vec<u32>,
-}
-
-#[derive(Default)]
-pub(crate) struct Counters {
-    pub(crate) processed: AtomicU64,
-    pub(crate) failed: AtomicU64,
-    pub(crate) panics: AtomicU64,
-    /// Deliveries received, per `#[solve(req)]` solver index, for the topology.
-    pub(crate) received: Box<[AtomicU64]>,
-}
-
-impl Counters {
-    /// Counters for a manager with `solvers` request solvers.
-    pub(crate) fn new(solvers: usize) -> Self {
-        Self {
-            received: (0..solvers).map(|_| AtomicU64::new(0)).collect(),
-            ..Self::default()
-        }
-    }
-
-    pub(crate) fn count(&self, outcome: Outcome) {
-        if outcome == Outcome::Offloaded {
-            return;
-        }
-        self.processed.fetch_add(1, Ordering::Relaxed);
-        if outcome == Outcome::Failed {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-}
-
 /// Takes the typed event out of a delivery.
 #[doc(hidden)]
 pub fn take_event<E: Clone + Send + Sync + 'static>(delivery: Delivery) -> Option<E> {
@@ -179,43 +122,6 @@ pub fn misrouted(manager: &str, event: &str) -> Outcome {
         "edri bug: a delivery reached the wrong solver; it was dropped"
     );
     Outcome::Failed
-}
-
-/// What a notification solver (or one that answers through a `Responder`) may return.
-#[diagnostic::on_unimplemented(
-    message = "this solver returns `{Self}`, but it has nothing to answer",
-    label = "expected `()` or `Result<(), Failure>`",
-    note = "notification solvers, `#[solve(res)]` solvers and solvers taking a `Responder` return nothing (or `Result<(), Failure>` to count a failure)"
-)]
-pub trait Finish {
-    #[doc(hidden)]
-    fn into_result(self) -> Result<(), Failure>;
-
-    #[doc(hidden)]
-    fn outcome(self, manager: &str, event: &str) -> Outcome
-    where
-        Self: Sized,
-    {
-        match self.into_result() {
-            Ok(()) => Outcome::Done,
-            Err(failure) => {
-                tracing::warn!(manager, event, %failure, "solver failed");
-                Outcome::Failed
-            }
-        }
-    }
-}
-
-impl Finish for () {
-    fn into_result(self) -> Result<(), Failure> {
-        Ok(())
-    }
-}
-
-impl Finish for Result<(), Failure> {
-    fn into_result(self) -> Result<(), Failure> {
-        self
-    }
 }
 
 /// Everything a running manager's loop needs besides the manager itself.
@@ -416,59 +322,35 @@ impl Runner<'_> {
     }
 }
 
-pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
-    if let Some(message) = panic.downcast_ref::<&str>() {
-        (*message).to_owned()
-    } else if let Some(message) = panic.downcast_ref::<String>() {
-        message.clone()
-    } else {
-        "a panic without a message".to_owned()
-    }
-}
-
-/// What a `#[solve(req)]` solver returns, for an event of kind `K`: nothing for a notification,
-/// the response (or a `Result` of it) for a request.
-#[doc(hidden)]
-#[diagnostic::on_unimplemented(
-    message = "a solver of this event cannot return `{Self}`",
-    label = "wrong return type for this event",
-    note = "a request solver returns the event's response or `Result<Response, Failure>`; a notification solver returns `()` or `Result<(), Failure>`"
-)]
-pub trait Returns<K> {
-    fn finish(self, slot: &mut ReplySlot, manager: &str, event: &str) -> Outcome;
-}
-
-impl<T: Finish> Returns<crate::event::NotificationKind> for T {
-    fn finish(self, _slot: &mut ReplySlot, manager: &str, event: &str) -> Outcome {
-        self.outcome(manager, event)
-    }
-}
-
-impl<R: Send + 'static, T: crate::IntoAnswer<R>> Returns<crate::event::RequestKind<R>> for T {
-    fn finish(self, slot: &mut ReplySlot, _manager: &str, _event: &str) -> Outcome {
-        let answer = self.into_answer();
-        let outcome = if answer.is_ok() {
-            Outcome::Done
-        } else {
-            Outcome::Failed
-        };
-        if let Some(sender) = slot.take_sender() {
-            send_answer(sender, answer);
-        }
-        outcome
-    }
-}
-
-/// Finishes a `#[solve(req)]` solver: answers the requester when the event is a request.
-#[doc(hidden)]
-pub fn finish<E: crate::Event, T: Returns<E::Kind>>(
-    returned: T,
-    slot: &mut ReplySlot,
-    manager: &str,
-) -> Outcome {
-    returned.finish(slot, manager, E::NAME)
-}
-
 /// Compiles only for event types, so a wrong event parameter gets edri's message.
 #[doc(hidden)]
 pub const fn assert_event<E: crate::Event>() {}
+
+/// Runs a `mode = "thread"` solver on the manager's thread pool.
+#[doc(hidden)]
+pub fn solve_in_thread<E, T, F>(
+    ctx: &Context,
+    slot: &mut ReplySlot,
+    event: E,
+    timeout: Option<Duration>,
+    solver: F,
+) -> Outcome
+where
+    E: crate::Event,
+    T: Returns<E::Kind>,
+    F: FnOnce(E, &mut Worker) -> T + Send + 'static,
+{
+    crate::worker::solve_in_thread(ctx.workers(), slot, event, timeout, solver)
+}
+
+/// Runs a `mode = "process"` solver in one of the manager's worker processes.
+#[doc(hidden)]
+pub fn solve_in_process<E: crate::Event>(
+    ctx: &Context,
+    slot: &mut ReplySlot,
+    event: E,
+    solver: &'static str,
+    timeout: Option<Duration>,
+) -> Outcome {
+    crate::worker::solve_in_process(ctx.workers(), slot, event, solver, timeout)
+}

@@ -15,6 +15,7 @@
 mod channel;
 mod deadlines;
 mod responder;
+mod returns;
 mod wait;
 
 use std::any::Any;
@@ -23,6 +24,7 @@ pub(crate) use channel::{channel, send_answer, AnswerReceiver, AnswerSender, Dro
 pub(crate) use deadlines::Deadlines;
 pub(crate) use responder::PanicNote;
 pub use responder::{IntoAnswer, ReplySlot, Responder};
+pub use returns::{finish, Finish, Returns};
 pub(crate) use wait::{
     all_answers, first_answer, first_answer_erased, forward_answers, PendingAnswer,
 };

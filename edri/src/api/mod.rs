@@ -181,7 +181,7 @@ pub(crate) fn without_route_panic(
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(build)).map_err(|panic| {
         Error::ApiRoute(format!(
             "{what}: {}",
-            crate::manager::panic_message(panic.as_ref())
+            crate::failure::panic_message(panic.as_ref())
         ))
     })
 }

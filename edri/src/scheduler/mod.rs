@@ -47,7 +47,6 @@ pub use error::JobError;
 pub use events::{Cancel, JobInfo, List, ListResponse, Set, SetResponse, Update};
 pub use job::{Job, MissedRuns, When};
 
-use crate::system::Launch;
 use crate::{Context, Failure};
 use schedule::Clock;
 use timeline::Table;
@@ -132,17 +131,11 @@ fn admit(job: &Job, label: &str, clock: &Clock, now: Instant) -> Result<Instant,
     })
 }
 
-/// Starts the scheduler manager with its initial jobs; an invalid job fails the start.
-pub(crate) fn launch(jobs: Vec<Job>) -> Launch {
-    Box::new(move |system| {
-        let shared = Arc::new(Shared::new(jobs)?);
-        system.launch(
-            Scheduler {
-                shared,
-                timer: None,
-            },
-            None,
-        )
+/// The scheduler manager with its initial jobs; an invalid job is an error, which fails the start.
+pub(crate) fn manager(jobs: Vec<Job>) -> crate::Result<Scheduler> {
+    Ok(Scheduler {
+        shared: Arc::new(Shared::new(jobs)?),
+        timer: None,
     })
 }
 

@@ -39,7 +39,6 @@ pub use events::{
     WatchResponse,
 };
 
-use crate::system::Launch;
 use manager::Store;
 use persist::Reason;
 use table::Table;
@@ -73,17 +72,15 @@ impl StoreError {
     }
 }
 
-/// Starts the store: opens and loads its database file first, if it has one, so a file that
+/// The store manager, its database file (if it has one) opened and loaded first, so a file that
 /// cannot be used makes `Edri::start()` fail before anything is served.
-pub(crate) fn launch(path: Option<PathBuf>) -> Launch {
-    Box::new(move |system| {
-        let table = match path {
-            None => Table::default(),
-            Some(path) => {
-                let (rows, disk) = persist::open(&path)?;
-                Table::restored(rows, disk)
-            }
-        };
-        system.launch(Store::new(table), None)
-    })
+pub(crate) fn manager(path: Option<PathBuf>) -> crate::Result<Store> {
+    let table = match path {
+        None => Table::default(),
+        Some(path) => {
+            let (rows, disk) = persist::open(&path)?;
+            Table::restored(rows, disk)
+        }
+    };
+    Ok(Store::new(table))
 }

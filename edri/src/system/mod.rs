@@ -89,7 +89,9 @@ impl Edri {
 
     /// Starts the key-value [store](crate::store), keeping values in memory.
     pub fn start_store(mut self) -> Self {
-        self.managers.push(crate::store::launch(None));
+        self.managers.push(Box::new(|system: &System| {
+            system.launch(crate::store::manager(None)?, None)
+        }));
         self
     }
 
@@ -97,7 +99,10 @@ impl Edri {
     /// `path` (created if missing), so they survive a restart. A file that cannot be opened
     /// makes [`start`](Self::start) fail with an error naming the path.
     pub fn start_store_at(mut self, path: impl Into<std::path::PathBuf>) -> Self {
-        self.managers.push(crate::store::launch(Some(path.into())));
+        let path = path.into();
+        self.managers.push(Box::new(move |system: &System| {
+            system.launch(crate::store::manager(Some(path))?, None)
+        }));
         self
     }
 
@@ -107,8 +112,10 @@ impl Edri {
         mut self,
         jobs: impl IntoIterator<Item = crate::scheduler::Job>,
     ) -> Self {
-        self.managers
-            .push(crate::scheduler::launch(jobs.into_iter().collect()));
+        let jobs: Vec<_> = jobs.into_iter().collect();
+        self.managers.push(Box::new(move |system: &System| {
+            system.launch(crate::scheduler::manager(jobs)?, None)
+        }));
         self
     }
 

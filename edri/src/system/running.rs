@@ -14,8 +14,9 @@ use crate::event::Registry;
 use crate::events::router::HealthCheck;
 use crate::health::{HealthBook, Limits, Target};
 use crate::mailbox::{mailbox, Mailbox};
-use crate::manager::{self, Counters, Direction, Manager, Wiring, BUILT_IN_HEALTH};
+use crate::manager::{self, Direction, Manager, Wiring, BUILT_IN_HEALTH};
 use crate::router::{Entry, Route, Router};
+use crate::stats::Counters;
 use crate::worker::Workers;
 use crate::{Error, Result};
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use super::pool::{ProcessSolver, WorkEntry, PROCESS_SOLVERS, WORKS};
 use super::protocol::{self, ToChild, ToParent};
 use super::{Link as WorkerLink, Message, Worker};
-use crate::manager::panic_message;
+use crate::failure::panic_message;
 use crate::{Event, Failure, Request};
 
 /// The variable that tells a process it is a worker, and on which descriptor its socket is.

@@ -19,9 +19,9 @@ pub use pool::WorkerHandle;
 pub(crate) use pool::Workers;
 #[doc(hidden)]
 pub use pool::{
-    run_process_solver, run_work, solve_in_process, solve_in_thread, ProcessSolver, WorkEntry,
-    WorkReturns, PROCESS_SOLVERS, WORKS,
+    run_process_solver, run_work, ProcessSolver, WorkEntry, WorkReturns, PROCESS_SOLVERS, WORKS,
 };
+pub(crate) use pool::{solve_in_process, solve_in_thread};
 
 use crate::{Event, Failure, Request};
 

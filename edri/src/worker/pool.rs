@@ -18,10 +18,11 @@ use super::protocol::ToChild;
 use super::thread::{self, ThreadPool};
 use super::{Link, Message, Mode, Work, Worker};
 use crate::answer::{send_answer, AnswerSender, ReplySlot};
-use crate::context::Context;
+use crate::answer::{Finish, Returns};
 use crate::event::{NotificationKind, RequestKind};
-use crate::manager::{panic_message, Counters, Finish, Outcome, Returns};
+use crate::failure::panic_message;
 use crate::router::Entry;
+use crate::stats::{Counters, Outcome};
 use crate::{Event, Failure, IntoAnswer};
 
 /// A process solver, found by the child process in this table (a static slice, readable
@@ -299,9 +300,8 @@ impl Workers {
 }
 
 /// Runs a `mode = "thread"` solver on the manager's thread pool.
-#[doc(hidden)]
-pub fn solve_in_thread<E, T, F>(
-    ctx: &Context,
+pub(crate) fn solve_in_thread<E, T, F>(
+    workers: &Arc<Workers>,
     slot: &mut ReplySlot,
     event: E,
     timeout: Option<Duration>,
@@ -312,7 +312,7 @@ where
     T: Returns<E::Kind>,
     F: FnOnce(E, &mut Worker) -> T + Send + 'static,
 {
-    let workers = ctx.workers().clone();
+    let workers = workers.clone();
     let reply: SharedReply = Arc::new(Mutex::new(slot.take_sender()));
     match (workers.admit(), timeout) {
         // The common case goes straight to a thread: no task to wait for a slot or a deadline.
@@ -465,15 +465,14 @@ pub fn run_work<W: Work + DeserializeOwned>(
 }
 
 /// Runs a `mode = "process"` solver in one of the manager's worker processes.
-#[doc(hidden)]
-pub fn solve_in_process<E: Event>(
-    ctx: &Context,
+pub(crate) fn solve_in_process<E: Event>(
+    workers: &Arc<Workers>,
     slot: &mut ReplySlot,
     event: E,
     solver: &'static str,
     timeout: Option<Duration>,
 ) -> Outcome {
-    let workers = ctx.workers().clone();
+    let workers = workers.clone();
     let reply: SharedReply = Arc::new(Mutex::new(slot.take_sender()));
     let admitted = workers.admit();
     workers.clone().spawn(async move {
