@@ -78,6 +78,23 @@ fn share(event: &mut Option<Payload>, last: bool) -> Option<Payload> {
     Some(Payload::Shared(shared))
 }
 
+/// The delivery for one route: its share of the event (all of it for the `last`) and, for a
+/// request, its own answer channel.
+fn delivery(
+    route: &Route,
+    last: bool,
+    event_name: &'static str,
+    event: &mut Option<Payload>,
+    reply: &mut impl FnMut() -> Option<AnswerSender>,
+) -> Option<Delivery> {
+    Some(Delivery {
+        solver: route.solver,
+        event_name,
+        event: share(event, last)?,
+        reply: reply(),
+    })
+}
+
 async fn route_push(route: &Route, delivery: Delivery) -> Result<(), Delivery> {
     route.mailbox.push(delivery, route.priority).await
 }
@@ -222,14 +239,10 @@ impl Router {
             };
             let mut waiting = None;
             for (index, route) in routes.iter().enumerate() {
-                let Some(shared) = share(&mut event, index + 1 == routes.len()) else {
+                let last = index + 1 == routes.len();
+                let Some(delivery) = delivery(route, last, event_name, &mut event, &mut reply)
+                else {
                     break;
-                };
-                let delivery = Delivery {
-                    solver: route.solver,
-                    event_name,
-                    event: shared,
-                    reply: reply(),
                 };
                 match route.mailbox.try_push(delivery, route.priority) {
                     Ok(()) => {}
@@ -263,14 +276,9 @@ impl Router {
         reply: &mut (impl FnMut() -> Option<AnswerSender> + Send),
     ) {
         for (index, route) in routes.iter().enumerate().skip(from) {
-            let Some(shared) = share(&mut event, index + 1 == routes.len()) else {
+            let last = index + 1 == routes.len();
+            let Some(delivery) = delivery(route, last, event_name, &mut event, reply) else {
                 break;
-            };
-            let delivery = Delivery {
-                solver: route.solver,
-                event_name,
-                event: shared,
-                reply: reply(),
             };
             if route_push(route, delivery).await.is_err() {
                 self.undeliverable(event_name, route);
