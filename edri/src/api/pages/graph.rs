@@ -160,20 +160,39 @@ fn edge(
     } else {
         (to, from)
     };
-    // The label sits on the curve's middle, which is the middle of its ends.
+    // The label sits on the curve a third of the way from the event's box, where the arrows of
+    // different events are still apart (at the middle, those converging on one manager meet).
+    let near_start = kind == "solve";
+    let (label_x, label_y) = bezier_third((x1, y1), (x2, y2), middle, near_start);
     let _ = write!(
         out,
         "<g class=\"edge {kind}\" data-from=\"{from}\" data-to=\"{to}\" data-count=\"{count}\">\
          <title>{who} {verb} {what}: {count}</title>\
          <path d=\"M{x1},{y1} C{middle},{y1} {middle},{y2} {x2},{y2}\" \
          marker-end=\"url(#edri-arrow-{kind})\"/>\
-         <text x=\"{middle}\" y=\"{label_y}\">{count}</text></g>",
+         <text x=\"{label_x}\" y=\"{label_y}\">{count}</text></g>",
         from = Xml(from),
         to = Xml(to),
         who = Xml(who),
         what = Xml(what),
-        label_y = (y1 + y2) / 2 - 4,
+        label_y = label_y.saturating_sub(4),
     );
+}
+
+/// The point a third of the way along an edge's curve (control points at the middle `x`), from
+/// its start or from its end.
+fn bezier_third(
+    (x1, y1): (usize, usize),
+    (x2, y2): (usize, usize),
+    middle: usize,
+    near_start: bool,
+) -> (usize, usize) {
+    // A cubic Bezier at t = 1/3: weights 8, 12 + 6, 1 (over 27) for x; 8 + 12, 6 + 1 for y.
+    if near_start {
+        ((8 * x1 + 18 * middle + x2) / 27, (20 * y1 + 7 * y2) / 27)
+    } else {
+        ((x1 + 18 * middle + 8 * x2) / 27, (7 * y1 + 20 * y2) / 27)
+    }
 }
 
 /// The topology as an `<svg>` element, or nothing when it has no event.
