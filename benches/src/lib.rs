@@ -269,20 +269,25 @@ where
     D: FnOnce(S) -> DF + Send + 'static,
     DF: Future<Output = ()> + Send,
 {
-    let runtime = runtime();
-    let figures = runtime.block_on(async move {
-        tokio::spawn(async move {
-            let shared = Shared::new();
-            let subject = build(shared.clone()).await;
-            let figures = measure(&subject, &shared, plan).await;
-            teardown(subject).await;
-            figures
-        })
-        .await
-        .expect("benchmark task panicked")
-    });
+    drive(runtime(), async move {
+        let shared = Shared::new();
+        let subject = build(shared.clone()).await;
+        let figures = measure(&subject, &shared, plan).await;
+        teardown(subject).await;
+        figures
+    })
+}
+
+/// Runs `work` as a task on `runtime` (not as the `block_on` future: see
+/// [`run_ask_on_current_thread`]), then shuts the runtime down.
+fn drive<T: Send + 'static>(
+    runtime: tokio::runtime::Runtime,
+    work: impl Future<Output = T> + Send + 'static,
+) -> T {
+    let result =
+        runtime.block_on(async move { tokio::spawn(work).await.expect("benchmark task panicked") });
     runtime.shutdown_timeout(Duration::from_secs(5));
-    figures
+    result
 }
 
 /// The ask workload alone, with requester and solver on one thread: a `current_thread` tokio
@@ -308,23 +313,17 @@ where
         .enable_all()
         .build()
         .expect("tokio current-thread runtime");
-    let figures = runtime.block_on(async move {
-        tokio::spawn(async move {
-            let subject = build(Shared::new()).await;
-            ask_pass(&subject, (plan.asks / 5).max(1)).await;
-            let (ask, ask_allocs) = ask_pass(&subject, plan.asks).await;
-            teardown(subject).await;
-            Figures {
-                ask: Stat { samples: vec![ask] },
-                ask_allocs: Stat {
-                    samples: vec![ask_allocs],
-                },
-                ..Figures::default()
-            }
-        })
-        .await
-        .expect("benchmark task panicked")
-    });
-    runtime.shutdown_timeout(Duration::from_secs(5));
-    figures
+    drive(runtime, async move {
+        let subject = build(Shared::new()).await;
+        ask_pass(&subject, (plan.asks / 5).max(1)).await;
+        let (ask, ask_allocs) = ask_pass(&subject, plan.asks).await;
+        teardown(subject).await;
+        Figures {
+            ask: Stat { samples: vec![ask] },
+            ask_allocs: Stat {
+                samples: vec![ask_allocs],
+            },
+            ..Figures::default()
+        }
+    })
 }

@@ -28,7 +28,7 @@ use self::origin::OriginPolicy;
 use crate::answer::first_answer_erased;
 use crate::config::ApiLimits;
 use crate::event::Registry;
-use crate::router::{Entry, Router};
+use crate::router::Entry;
 use crate::{Error, EventInfo, EventKind, Handle, Result};
 
 pub(crate) use reply::ApiError;
@@ -50,7 +50,6 @@ pub(crate) struct ApiOptions {
 
 /// What every API handler shares.
 pub(crate) struct ApiState {
-    pub(crate) router: Arc<Router>,
     pub(crate) handle: Handle,
     pub(crate) limits: ApiLimits,
     /// Which browser origins may use the API.
@@ -76,7 +75,7 @@ impl ApiState {
                 first_answer_erased(
                     info.name,
                     answers,
-                    &self.router.deadlines,
+                    &self.entry.router().deadlines,
                     self.limits.response_timeout,
                 )
                 .await
@@ -130,7 +129,6 @@ pub(crate) async fn serve(handle: Handle, options: ApiOptions) -> Result<ApiServ
     let (stop, stopping) = watch::channel(false);
     let origins = OriginPolicy::new(config.cors_origins.clone());
     let state = Arc::new(ApiState {
-        router: router.clone(),
         handle,
         limits: config.api.clone(),
         origins: origins.clone(),

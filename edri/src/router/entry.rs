@@ -6,6 +6,7 @@
 //! also where the switch attaches to forward events to other routers.
 
 use std::any::{Any, TypeId};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -128,19 +129,15 @@ impl Router {
     /// What each sender sent: `(sender, event, count)` for every event sent at least once,
     /// senders of the same name added up.
     pub(crate) fn sent(&self) -> Vec<(Arc<str>, &'static str, u64)> {
-        let mut sent: Vec<(Arc<str>, &'static str, u64)> = Vec::new();
+        let mut sent: BTreeMap<(Arc<str>, &'static str), u64> = BTreeMap::new();
         for listed in self.lock_senders().iter() {
             for (index, count) in listed.counts.sent() {
-                let event = self.events.name(index);
-                match sent
-                    .iter_mut()
-                    .find(|(name, known, _)| *name == listed.name && *known == event)
-                {
-                    Some((_, _, total)) => *total += count,
-                    None => sent.push((listed.name.clone(), event, count)),
-                }
+                let key = (listed.name.clone(), self.events.name(index));
+                *sent.entry(key).or_default() += count;
             }
         }
-        sent
+        sent.into_iter()
+            .map(|((sender, event), count)| (sender, event, count))
+            .collect()
     }
 }

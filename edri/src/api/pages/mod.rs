@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use super::reply::{self, ApiError};
 use super::ApiState;
 use crate::events::router::HealthStatus;
-use crate::health::{Dropped, HealthReport};
+use crate::health::Dropped;
 use crate::topology::Topology;
 use crate::{Error, EventInfo, Failure};
 
@@ -136,16 +136,9 @@ where
         })
 }
 
-/// The health report with the router's drops.
-async fn health_report(state: &ApiState) -> HealthReport {
-    let mut report = state.handle.health().await;
-    report.count_dropped(state.handle.router());
-    report
-}
-
 /// `/edri/health`: every manager's health and the router's drops; 503 when the worst is ERROR.
 async fn health(state: &ApiState, headers: &HeaderMap) -> Response {
-    let report = health_report(state).await;
+    let report = state.handle.health().await;
     let code = match report.status {
         HealthStatus::Error => StatusCode::SERVICE_UNAVAILABLE,
         HealthStatus::Ok | HealthStatus::Warning => StatusCode::OK,
@@ -168,7 +161,7 @@ async fn health(state: &ApiState, headers: &HeaderMap) -> Response {
 /// returns, so no manager is ever running unsubscribed where this page could see it. What
 /// remains is a manager that fails its health checks (ERROR), and the API stopping.
 async fn ready(state: &ApiState, headers: &HeaderMap) -> Response {
-    let report = health_report(state).await;
+    let report = state.handle.health().await;
     let mut reasons: Vec<String> = report
         .components
         .iter()

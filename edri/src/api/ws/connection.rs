@@ -134,7 +134,7 @@ pub(super) async fn serve(shared: Arc<Shared>, socket: WebSocket) {
     let (client, outbox, kicked) = shared.hub.client();
     let mut connection = Connection {
         stopping: shared.state.stopping.clone(),
-        in_flight: shared.state.router.config.queue_capacity,
+        in_flight: shared.state.entry.router().config.queue_capacity,
         liveness: Liveness::new(shared.state.limits.ws_ping_interval),
         shared,
         socket,

@@ -43,7 +43,10 @@ pub(crate) fn routes(
     let shared = Arc::new(Shared {
         state: state.clone(),
         commands: Commands::new(events)?,
-        hub: Hub::new(state.router.clone(), state.router.config.queue_capacity),
+        hub: Hub::new(
+            state.entry.router().clone(),
+            state.entry.router().config.queue_capacity,
+        ),
     });
     let methods = MethodRouter::new()
         .get(
