@@ -45,6 +45,8 @@ pub(crate) struct Config {
     /// Whether browsers' unsafe requests (POST, PUT, PATCH, DELETE) must come from an allowed
     /// origin (`EDRI_API_CSRF_CHECK`); `None` means "when `cors_origins` is set".
     pub(crate) csrf_check: Option<bool>,
+    /// How this router joins a switch, if it does.
+    pub(crate) switch: crate::switch::SwitchSettings,
 }
 
 /// What the API takes from one client, and for how long it waits.
@@ -105,6 +107,7 @@ impl Default for Config {
             api: ApiLimits::default(),
             cors_origins: None,
             csrf_check: None,
+            switch: crate::switch::SwitchSettings::default(),
         }
     }
 }
@@ -165,6 +168,17 @@ impl Config {
             &mut api.ws_ping_interval,
             Refused,
         )?;
+        let switch = &mut config.switch;
+        duration(
+            "EDRI_SWITCH_SESSION_TIMEOUT",
+            &mut switch.session_timeout,
+            Refused,
+        )?;
+        duration(
+            "EDRI_SWITCH_IDLE_TIMEOUT",
+            &mut switch.idle_timeout,
+            Refused,
+        )?;
 
         let count = |name: &'static str, target: &mut usize, min: usize, max: usize| {
             if let Some(value) = lookup(name) {
@@ -214,6 +228,11 @@ impl Config {
             1,
             1 << 32,
         )?;
+        count("EDRI_SWITCH_WINDOW", &mut config.switch.window, 1, 1 << 24)?;
+        config
+            .switch
+            .apply_env(&lookup)
+            .map_err(|(name, value, reason)| invalid(name, value, reason))?;
         let mut port = usize::from(config.api_port);
         count("EDRI_PORT", &mut port, 0, usize::from(u16::MAX))?;
         config.api_port = u16::try_from(port).unwrap_or(config.api_port);

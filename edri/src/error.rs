@@ -120,6 +120,10 @@ pub enum Error {
     /// A job given to the scheduler is invalid.
     #[error(transparent)]
     Job(#[from] crate::scheduler::JobError),
+    /// The router could not join the switch (a refused setting, a spool that cannot be
+    /// opened).
+    #[error(transparent)]
+    Switch(#[from] crate::switch::SwitchError),
     /// The API could not listen on its address.
     #[error("cannot serve the API on {addr}: {source}")]
     ApiListen {

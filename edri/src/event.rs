@@ -112,10 +112,25 @@ pub fn decode_event<E: Event>(
     crate::wire::decode::<E>(bytes).map(|event| Arc::new(event) as Arc<dyn Any + Send + Sync>)
 }
 
+/// Encodes an event by type, erased: the registry's encoder for events leaving by name.
+#[doc(hidden)]
+pub fn encode_event<E: Event>(
+    event: &(dyn Any + Send + Sync),
+) -> Result<Vec<u8>, crate::wire::WireError> {
+    let event = event.downcast_ref::<E>().ok_or_else(crate::wire::refused)?;
+    crate::wire::encode(event)
+}
+
 /// Encodes an answer to an event of type `E`, erased.
 #[doc(hidden)]
 pub fn encode_answer<E: Event>(answer: Box<dyn Any + Send>) -> Result<Vec<u8>, Failure> {
     <E::Kind as KindCodec>::encode_answer(answer)
+}
+
+/// Decodes an answer to an event of type `E` that crossed a boundary, erased.
+#[doc(hidden)]
+pub fn decode_answer<E: Event>(bytes: &[u8]) -> Result<Box<dyn Any + Send>, Failure> {
+    <E::Kind as KindCodec>::decode_answer(bytes)
 }
 
 /// Decodes an event from JSON (the API's parameters), erased. The error names the field at
@@ -360,6 +375,9 @@ impl<T: Serialize + DeserializeOwned> WireResponse for T {}
 /// Decodes an event from the wire format into its shared, type-erased form.
 pub type DecodeEvent = fn(&[u8]) -> Result<Arc<dyn Any + Send + Sync>, crate::wire::WireError>;
 
+/// Decodes an answer that crossed a boundary into its type-erased form.
+pub type DecodeAnswer = fn(&[u8]) -> Result<Box<dyn Any + Send>, Failure>;
+
 /// The registration of one event type, submitted by `#[event]` (through `inventory`) and
 /// listed by [`registered_events`].
 ///
@@ -385,8 +403,12 @@ pub struct EventInfo {
     pub type_id: fn() -> TypeId,
     /// Decodes the event from the wire format, for events arriving by name.
     pub decode: DecodeEvent,
+    /// Encodes the event in the wire format, for events leaving by name (the switch).
+    pub encode: fn(&(dyn Any + Send + Sync)) -> Result<Vec<u8>, crate::wire::WireError>,
     /// Encodes an answer to the event (empty for notifications).
     pub encode_answer: fn(Box<dyn Any + Send>) -> Result<Vec<u8>, Failure>,
+    /// Decodes an answer to the event that crossed a boundary.
+    pub decode_answer: DecodeAnswer,
     /// The type's doc comment.
     pub doc: &'static str,
     /// The request fields (all fields of a notification).
@@ -421,7 +443,9 @@ impl EventInfo {
             location,
             type_id: TypeId::of::<E>,
             decode: decode_event::<E>,
+            encode: encode_event::<E>,
             encode_answer: encode_answer::<E>,
+            decode_answer: decode_answer::<E>,
             doc: "",
             fields: &[],
             response_type: match E::KIND {

@@ -34,6 +34,9 @@ pub struct HealthReport {
     pub components: Vec<ComponentHealth>,
     /// What the router let go of since the system started.
     pub dropped: Dropped,
+    /// The connection to the switch, when the router joined one: peers, counters and every
+    /// gap.
+    pub switch: Option<crate::switch::SwitchReport>,
 }
 
 impl HealthReport {
@@ -289,6 +292,7 @@ impl HealthBook {
             components,
             // The book does not see the router: its caller fills this in.
             dropped: Dropped::default(),
+            switch: None,
         }
     }
 }

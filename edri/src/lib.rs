@@ -61,6 +61,7 @@ pub mod scheduler;
 mod stats;
 pub mod store;
 mod subscription;
+pub mod switch;
 mod system;
 pub mod topology;
 mod value;

@@ -24,6 +24,11 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
     Ok(postcard::from_bytes(bytes)?)
 }
 
+/// Decodes a value from the start of `bytes`, and returns it with the bytes that follow it.
+pub(crate) fn decode_prefix<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, &[u8]), WireError> {
+    Ok(postcard::take_from_bytes(bytes)?)
+}
+
 /// The error for a value that its type refuses to encode (an event of another type than
 /// expected, found by a type-erased encoder).
 pub(crate) fn refused() -> WireError {

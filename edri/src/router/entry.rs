@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use super::Router;
+use super::{Origin, Router};
 use crate::answer::Answers;
 use crate::payload::Payload;
 use crate::{Notification, Request};
@@ -76,7 +76,12 @@ impl Entry {
     pub(crate) async fn notify<E: Notification>(&self, event: E) {
         self.count(TypeId::of::<E>());
         self.router
-            .notify(TypeId::of::<E>(), E::NAME, Payload::new(event))
+            .notify(
+                TypeId::of::<E>(),
+                E::NAME,
+                Payload::new(event),
+                Origin::Local,
+            )
             .await;
     }
 
@@ -89,14 +94,21 @@ impl Entry {
         event: Arc<dyn Any + Send + Sync>,
     ) {
         self.count(type_id);
-        self.router.notify(type_id, event_name, event.into()).await;
+        self.router
+            .notify(type_id, event_name, event.into(), Origin::Local)
+            .await;
     }
 
     /// Sends a request to every solver; the answers come back through what it returns.
     pub(crate) async fn request<E: Request>(&self, event: E) -> Answers {
         self.count(TypeId::of::<E>());
         self.router
-            .request(TypeId::of::<E>(), E::NAME, Payload::new(event))
+            .request(
+                TypeId::of::<E>(),
+                E::NAME,
+                Payload::new(event),
+                Origin::Local,
+            )
             .await
     }
 
@@ -108,7 +120,38 @@ impl Entry {
         event: Arc<dyn Any + Send + Sync>,
     ) -> Answers {
         self.count(type_id);
-        self.router.request(type_id, event_name, event.into()).await
+        self.router
+            .request(type_id, event_name, event.into(), Origin::Local)
+            .await
+    }
+}
+
+impl Entry {
+    /// Delivers a notification that came from another router to this router's own
+    /// subscribers (never back to the switch).
+    pub(crate) async fn notify_from_switch(
+        &self,
+        type_id: TypeId,
+        event_name: &'static str,
+        event: Arc<dyn Any + Send + Sync>,
+    ) {
+        self.count(type_id);
+        self.router
+            .notify(type_id, event_name, event.into(), Origin::Switch)
+            .await;
+    }
+
+    /// Sends a request that came from another router to this router's own solvers.
+    pub(crate) async fn request_from_switch(
+        &self,
+        type_id: TypeId,
+        event_name: &'static str,
+        event: Arc<dyn Any + Send + Sync>,
+    ) -> Answers {
+        self.count(type_id);
+        self.router
+            .request(type_id, event_name, event.into(), Origin::Switch)
+            .await
     }
 }
 

@@ -38,6 +38,8 @@ pub(crate) struct Route {
     pub(crate) priority: i32,
     pub(crate) subscriber: SubscriberId,
     pub(crate) name: Arc<str>,
+    /// A router behind the switch: events that came from the switch do not go back to it.
+    pub(crate) remote: bool,
 }
 
 type RouteTable = HashMap<TypeId, Arc<[Route]>, BuildHasherDefault<TypeIdHasher>>;
@@ -97,6 +99,20 @@ fn delivery(
 
 async fn route_push(route: &Route, delivery: Delivery) -> Result<(), Delivery> {
     route.mailbox.push(delivery, route.priority).await
+}
+
+/// Where an event comes from: this router, or another one through the switch (which already
+/// sent it to every router that demands it, so it must not go back out).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    Local,
+    Switch,
+}
+
+impl Origin {
+    fn skips(self, route: &Route) -> bool {
+        self == Origin::Switch && route.remote
+    }
 }
 
 /// A notification that had no subscriber when it was sent.
@@ -167,6 +183,10 @@ pub(crate) struct Router {
     pub(crate) deadlines: Arc<Deadlines>,
     /// One warning per period for dropped notifications, however many there are.
     drop_log: LogThrottle,
+    /// The `shared` event types, which other routers may demand.
+    shared: HashMap<TypeId, &'static str, BuildHasherDefault<TypeIdHasher>>,
+    /// Bumped when local subscriptions change, so the switch connector can announce them.
+    local_changes: tokio::sync::watch::Sender<u64>,
 }
 
 impl Router {
@@ -181,7 +201,35 @@ impl Router {
             stats: RouterStats::default(),
             deadlines: Arc::default(),
             drop_log: LogThrottle::new(Duration::from_secs(10)),
+            shared: registry
+                .events()
+                .filter(|info| info.shared)
+                .map(|info| ((info.type_id)(), info.name))
+                .collect(),
+            local_changes: tokio::sync::watch::channel(0).0,
         }
+    }
+
+    /// The `shared` events this router's own subscribers take: what it demands from others.
+    pub(crate) fn local_demands(&self) -> Vec<&'static str> {
+        let table = self.routes.load();
+        let mut demands: Vec<&'static str> = self
+            .shared
+            .iter()
+            .filter(|(type_id, _)| {
+                table
+                    .get(type_id)
+                    .is_some_and(|routes| routes.iter().any(|route| !route.remote))
+            })
+            .map(|(_, name)| *name)
+            .collect();
+        demands.sort_unstable();
+        demands
+    }
+
+    /// Changes whenever local subscriptions may have changed [`local_demands`](Self::local_demands).
+    pub(crate) fn watch_local_changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.local_changes.subscribe()
     }
 
     pub(crate) fn new_subscriber(&self) -> SubscriberId {
@@ -207,13 +255,22 @@ impl Router {
     }
 
     /// Delivers a notification to every subscriber, or keeps it for a late one.
-    async fn notify(&self, type_id: TypeId, event_name: &'static str, event: Payload) {
-        let Some(event) = self.fan_out(type_id, event_name, event, || None).await else {
+    async fn notify(
+        &self,
+        type_id: TypeId,
+        event_name: &'static str,
+        event: Payload,
+        from: Origin,
+    ) {
+        let Some(event) = self
+            .fan_out(type_id, event_name, event, from, || None)
+            .await
+        else {
             return;
         };
         if let Some((routes, event)) = self.keep_unrouted(type_id, event_name, event) {
             // A subscriber joined since the first look.
-            self.push_each(&routes, 0, event_name, Some(event), &mut || None)
+            self.push_each(&routes, 0, event_name, Some(event), from, &mut || None)
                 .await;
         }
     }
@@ -229,6 +286,7 @@ impl Router {
         type_id: TypeId,
         event_name: &'static str,
         event: Payload,
+        from: Origin,
         mut reply: impl FnMut() -> Option<AnswerSender> + Send,
     ) -> Option<Payload> {
         let mut event = Some(event);
@@ -239,6 +297,9 @@ impl Router {
             };
             let mut waiting = None;
             for (index, route) in routes.iter().enumerate() {
+                if from.skips(route) {
+                    continue;
+                }
                 let last = index + 1 == routes.len();
                 let Some(delivery) = delivery(route, last, event_name, &mut event, &mut reply)
                 else {
@@ -261,7 +322,7 @@ impl Router {
         if route_push(&routes[full_at], delivery).await.is_err() {
             self.undeliverable(event_name, &routes[full_at]);
         }
-        self.push_each(&routes, full_at + 1, event_name, event, &mut reply)
+        self.push_each(&routes, full_at + 1, event_name, event, from, &mut reply)
             .await;
         None
     }
@@ -273,9 +334,13 @@ impl Router {
         from: usize,
         event_name: &'static str,
         mut event: Option<Payload>,
+        origin: Origin,
         reply: &mut (impl FnMut() -> Option<AnswerSender> + Send),
     ) {
         for (index, route) in routes.iter().enumerate().skip(from) {
+            if origin.skips(route) {
+                continue;
+            }
             let last = index + 1 == routes.len();
             let Some(delivery) = delivery(route, last, event_name, &mut event, reply) else {
                 break;
@@ -357,9 +422,15 @@ impl Router {
 
     /// Sends a request to every solver; each gets its own answer channel. A refused delivery
     /// drops its answer sender, so that requester gets `Unavailable`.
-    async fn request(&self, type_id: TypeId, event_name: &'static str, event: Payload) -> Answers {
+    async fn request(
+        &self,
+        type_id: TypeId,
+        event_name: &'static str,
+        event: Payload,
+        from: Origin,
+    ) -> Answers {
         let mut answers = Answers::None;
-        self.fan_out(type_id, event_name, event, || {
+        self.fan_out(type_id, event_name, event, from, || {
             let (sender, receiver) = answer::channel();
             answers.add(receiver);
             Some(sender)
@@ -390,6 +461,9 @@ impl Router {
             table.insert(*type_id, list.into());
         }
         self.routes.store(Arc::new(table));
+        if routes.iter().any(|(_, route)| !route.remote) {
+            self.local_changes.send_modify(|version| *version += 1);
+        }
 
         self.expire(&mut kept, Instant::now());
         let mut replay = Vec::new();
@@ -430,6 +504,7 @@ impl Router {
             }
         }
         self.routes.store(Arc::new(table));
+        self.local_changes.send_modify(|version| *version += 1);
     }
 
     /// The subscriber of an event type, when it has exactly one.

@@ -125,6 +125,7 @@ impl Handle {
             priority: 0,
             subscriber: id,
             name: Arc::from(format!("subscription to {}", E::NAME)),
+            remote: false,
         };
         let replay = router.subscribe(vec![(TypeId::of::<E>(), route)]);
         Subscription::new(receiver, replay, router.clone(), id)
@@ -190,7 +191,28 @@ impl Handle {
             .await;
         let mut report = system.health.report(&targets, system.health_limits());
         report.count_dropped(&system.router);
+        report.switch = self.switch_report();
         report
+    }
+
+    /// The connection to the switch (peers, counters, gaps), when this router joined one.
+    pub fn switch_report(&self) -> Option<crate::switch::SwitchReport> {
+        self.system.connector().map(|connector| connector.report())
+    }
+
+    /// This router's id on the switch, when it joined one.
+    pub fn router_id(&self) -> Option<String> {
+        self.system
+            .connector()
+            .map(|connector| connector.id().to_owned())
+    }
+
+    /// Waits until another router behind the switch subscribes to `E`, so that what is sent
+    /// afterwards reaches it. Returns at once when this router has not joined a switch.
+    pub async fn remote_subscriber<E: crate::Event>(&self) {
+        if let Some(connector) = self.system.connector() {
+            connector.wait_for_demand(E::NAME).await;
+        }
     }
 
     /// Which managers solve and which send each event, with how many each received or sent.
@@ -247,6 +269,7 @@ impl Handle {
             task.abort();
         }
         let managers: Vec<Running> = std::mem::take(&mut *self.system.lock_managers());
+        let switch = self.system.lock_switch().take();
         for running in &managers {
             let _ = running.stop.send(true);
         }
@@ -266,6 +289,11 @@ impl Handle {
                     task.abort();
                 }
             }
+        }
+        if let Some(switch) = switch {
+            // What other routers are owed leaves before the connection closes.
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            switch.stop(left.max(Duration::from_millis(500))).await;
         }
         Ok(())
     }

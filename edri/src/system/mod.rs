@@ -151,6 +151,67 @@ impl Edri {
         self
     }
 
+    /// Joins the switch at `addr` (as in `"127.0.0.1:8899"`): `shared` events that other
+    /// routers subscribe to cross to them, and theirs come here. Overrides `EDRI_SWITCH_HOST`
+    /// and `EDRI_SWITCH_PORT`. See the [`switch`](crate::switch) module.
+    pub fn connect_switch(self, addr: impl Into<String>) -> Self {
+        let addr = addr.into();
+        self.setting(move |config| {
+            config.switch.addr = Some(addr);
+            Ok(())
+        })
+    }
+
+    /// The secret shared with the switch (`EDRI_SWITCH_TOKEN`), at least 32 bytes; a shorter
+    /// one makes [`start`](Self::start) fail. Without one, the switch must be on loopback.
+    pub fn switch_token(self, token: impl Into<Vec<u8>>) -> Self {
+        let token = token.into();
+        self.setting(move |config| {
+            config.switch.secret =
+                Some(crate::switch::Secret::new(token).map_err(crate::switch::SwitchError::from)?);
+            Ok(())
+        })
+    }
+
+    /// This router's id on the switch (`EDRI_ROUTER_ID`); by default a random one, logged.
+    /// Other routers know it by this id, so a router that restarts should keep it.
+    pub fn router_id(self, id: impl Into<String>) -> Self {
+        let id = id.into();
+        self.setting(move |config| {
+            if !crate::switch::valid_router_id(&id) {
+                return Err(crate::switch::SwitchError::RouterId(id).into());
+            }
+            config.switch.router_id = Some(id);
+            Ok(())
+        })
+    }
+
+    /// Keeps the events this router owes other routers in the redb file at `path` until they
+    /// acknowledge them (`EDRI_SWITCH_SPOOL`), so that a router killed and restarted within
+    /// the session timeout still delivers each of them exactly once. The spool also keeps the
+    /// router's id.
+    pub fn switch_spool(self, path: impl Into<std::path::PathBuf>) -> Self {
+        let path = path.into();
+        self.setting(move |config| {
+            config.switch.spool = Some(path);
+            Ok(())
+        })
+    }
+
+    /// How long another router may be gone before what it is owed is reported lost, and how
+    /// long a sender waits for room in a full window (`EDRI_SWITCH_SESSION_TIMEOUT`, 60 s).
+    pub fn switch_session_timeout(self, timeout: std::time::Duration) -> Self {
+        self.setting(move |config| {
+            config.switch.session_timeout = timeout;
+            Ok(())
+        })
+    }
+
+    fn setting(mut self, setting: impl FnOnce(&mut Config) -> Result<()> + Send + 'static) -> Self {
+        self.settings.push(Box::new(setting));
+        self
+    }
+
     fn api_options(&mut self) -> &mut crate::api::ApiOptions {
         self.api.get_or_insert_with(|| crate::api::ApiOptions {
             addr: None,
@@ -182,6 +243,7 @@ impl Edri {
             health_task: Mutex::new(None),
             started: watch::channel(false).0,
             api: Mutex::new(None),
+            switch: Mutex::new(None),
         });
         for launch in self.managers {
             if let Err(error) = launch(&system) {
@@ -197,6 +259,13 @@ impl Edri {
             .lock()
             .unwrap_or_else(|poison| poison.into_inner()) = Some(task);
         let handle = Handle { system };
+        match crate::switch::join(&handle.system.router, registry).await {
+            Ok(joined) => *handle.system.lock_switch() = joined,
+            Err(error) => {
+                let _ = handle.shutdown().await;
+                return Err(error.into());
+            }
+        }
         if let Some(options) = self.api {
             match crate::api::serve(handle.clone(), options).await {
                 Ok(server) => *handle.system.lock_api() = Some(server),

@@ -69,12 +69,28 @@ pub(crate) struct System {
     /// `after_start` hooks) wait for it, so a hook can reach managers listed after its own.
     pub(super) started: watch::Sender<bool>,
     pub(super) api: Mutex<Option<crate::api::ApiServer>>,
+    /// The connection to the switch, when the router joined one.
+    pub(super) switch: Mutex<Option<crate::switch::Joined>>,
 }
 
 impl System {
     pub(super) fn lock_api(&self) -> MutexGuard<'_, Option<crate::api::ApiServer>> {
         // Nothing panics while the lock is held, so a poisoned lock still holds valid data.
         self.api.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    pub(super) fn lock_switch(&self) -> MutexGuard<'_, Option<crate::switch::Joined>> {
+        // Nothing panics while the lock is held, so a poisoned lock still holds valid data.
+        self.switch
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// The switch connector, when the router joined a switch.
+    pub(super) fn connector(&self) -> Option<Arc<crate::switch::Connector>> {
+        self.lock_switch()
+            .as_ref()
+            .map(|joined| joined.connector.clone())
     }
 
     pub(super) fn health_targets(&self) -> Vec<Target> {
@@ -179,6 +195,7 @@ impl System {
                         priority: solver.priority,
                         subscriber,
                         name: name.clone(),
+                        remote: false,
                     },
                 )),
                 Direction::Res => answer_solvers.push(((solver.event)(), solver.index)),
@@ -198,6 +215,7 @@ impl System {
                         priority: i32::MIN,
                         subscriber,
                         name: name.clone(),
+                        remote: false,
                     },
                 ));
                 (BUILT_IN_HEALTH, i32::MIN)

@@ -150,3 +150,4 @@ impl Drop for App {
         }
     }
 }
+pub mod switch;

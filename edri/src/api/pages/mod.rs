@@ -307,7 +307,10 @@ fn html_page(code: StatusCode, body: impl Into<Bytes>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{decode_event, decode_json, encode_answer, encode_answer_json, encode_json};
+    use crate::event::{
+        decode_answer, decode_event, decode_json, encode_answer, encode_answer_json, encode_event,
+        encode_json,
+    };
     use crate::events::test::Test;
 
     fn accept(value: &str) -> HeaderMap {
@@ -344,7 +347,9 @@ mod tests {
             location: "src/app.rs:3",
             type_id: std::any::TypeId::of::<Test>,
             decode: decode_event::<Test>,
+            encode: encode_event::<Test>,
             encode_answer: encode_answer::<Test>,
+            decode_answer: decode_answer::<Test>,
             doc: "",
             fields: &[],
             response_type: "()",

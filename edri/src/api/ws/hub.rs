@@ -184,6 +184,7 @@ impl Hub {
             priority: 0,
             subscriber,
             name: Arc::from("api (WebSocket clients)"),
+            remote: false,
         };
         let kept = self.router.subscribe(vec![(type_id, route)]);
         tokio::spawn(fan_out(info, inbox, kept, listeners.clone()));

@@ -1,0 +1,227 @@
+//! What the router's connector needs from a transport, and the switch's TCP transport.
+//!
+//! The connector keeps the guarantee (sequence numbers, acknowledgements, resending,
+//! de-duplication); a transport only opens sessions that carry the protocol's messages
+//! between this router and the others. Another transport (NATS) implements [`Transport`]
+//! without touching the router or the connector.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::TcpStream;
+
+use super::frame::{FrameError, FrameReader, FrameWriter};
+use super::handshake::{nonce, Secret, Transcript};
+use super::message::{Handshake, Position, VERSION};
+use super::outbound::Outbound;
+use crate::wire;
+
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Who this router is, as it introduces itself at each connection.
+#[derive(Clone, Debug)]
+pub(crate) struct Introduction {
+    pub(crate) router: String,
+    pub(crate) epoch: u64,
+    pub(crate) demands: Vec<String>,
+    pub(crate) received: Vec<Position>,
+}
+
+/// Opens sessions with the other routers.
+pub(crate) trait Transport: Send + Sync + 'static {
+    /// Connects and introduces this router.
+    fn connect<'a>(
+        &'a self,
+        introduction: &'a Introduction,
+    ) -> BoxFuture<'a, Result<Session, ConnectError>>;
+
+    /// Where it connects, for logs and health.
+    fn describe(&self) -> String;
+}
+
+/// One open session: messages out, messages in.
+pub(crate) struct Session {
+    /// Frames to send: an [`Up`](super::message::Up) header and its payload.
+    pub(crate) out: Arc<Outbound>,
+    /// Frames received: a [`Down`](super::message::Down) header and its payload.
+    pub(crate) incoming: Box<dyn Incoming>,
+}
+
+/// The receiving side of a session.
+pub(crate) trait Incoming: Send {
+    /// The next message; `Ok(None)` when the session ended cleanly.
+    fn next(&mut self) -> BoxFuture<'_, Result<Option<&[u8]>, FrameError>>;
+
+    /// Whether another message is already here, so acknowledgements can wait for it.
+    fn has_more(&self) -> bool;
+}
+
+/// Why a connection was not established.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectError {
+    #[error("cannot reach the switch at {addr}: {source}")]
+    Unreachable {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("the switch at {addr} refused this router: {reason}")]
+    Refused { addr: String, reason: String },
+    #[error("the handshake with the switch at {addr} failed: {reason}")]
+    Handshake { addr: String, reason: String },
+}
+
+/// The switch over TCP.
+pub(crate) struct TcpTransport {
+    pub(crate) addr: String,
+    pub(crate) secret: Option<Secret>,
+    pub(crate) max_frame: usize,
+}
+
+/// How long the handshake may take.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Transport for TcpTransport {
+    fn connect<'a>(
+        &'a self,
+        introduction: &'a Introduction,
+    ) -> BoxFuture<'a, Result<Session, ConnectError>> {
+        Box::pin(async move {
+            let stream = TcpStream::connect(&self.addr).await.map_err(|source| {
+                ConnectError::Unreachable {
+                    addr: self.addr.clone(),
+                    source,
+                }
+            })?;
+            let _ = stream.set_nodelay(true);
+            tokio::time::timeout(HANDSHAKE_TIMEOUT, self.handshake(stream, introduction))
+                .await
+                .unwrap_or_else(|_| Err(self.failed("no answer within 10 s")))
+        })
+    }
+
+    fn describe(&self) -> String {
+        self.addr.clone()
+    }
+}
+
+impl TcpTransport {
+    fn failed(&self, reason: impl std::fmt::Display) -> ConnectError {
+        ConnectError::Handshake {
+            addr: self.addr.clone(),
+            reason: reason.to_string(),
+        }
+    }
+
+    async fn read_handshake(
+        &self,
+        reader: &mut FrameReader<OwnedReadHalf>,
+    ) -> Result<Handshake, ConnectError> {
+        let body = reader
+            .read()
+            .await
+            .map_err(|error| self.failed(error))?
+            .ok_or_else(|| self.failed("the switch closed the connection"))?;
+        let message: Handshake = wire::decode(body).map_err(|error| self.failed(error))?;
+        if let Handshake::Refused { reason } = message {
+            return Err(ConnectError::Refused {
+                addr: self.addr.clone(),
+                reason,
+            });
+        }
+        Ok(message)
+    }
+
+    async fn handshake(
+        &self,
+        stream: TcpStream,
+        introduction: &Introduction,
+    ) -> Result<Session, ConnectError> {
+        let (read, write) = stream.into_split();
+        let mut reader = FrameReader::new(read, self.max_frame);
+        let mut writer = FrameWriter::new(write);
+        let Handshake::Challenge {
+            version,
+            nonce: switch_nonce,
+            authenticated,
+        } = self.read_handshake(&mut reader).await?
+        else {
+            return Err(self.failed("expected the switch's challenge"));
+        };
+        if version != VERSION {
+            return Err(self.failed(format!(
+                "the switch speaks protocol {version}, this router {VERSION}"
+            )));
+        }
+        // A router without a secret still says hello to a switch that wants one: the switch
+        // refuses it with a reason that both sides log.
+        if !authenticated && self.secret.is_some() {
+            return Err(self.failed(
+                "the switch has no secret, but this router has one: refusing an unauthenticated switch",
+            ));
+        }
+        let router_nonce = nonce().map_err(|error| self.failed(error))?;
+        let transcript = Transcript {
+            switch_nonce: &switch_nonce,
+            router_nonce: &router_nonce,
+            router: &introduction.router,
+            epoch: introduction.epoch,
+        };
+        let hello = Handshake::Hello {
+            version: VERSION,
+            router: introduction.router.clone(),
+            epoch: introduction.epoch,
+            nonce: router_nonce,
+            proof: self
+                .secret
+                .as_ref()
+                .map_or([0; 32], |secret| transcript.router_proof(secret)),
+            demands: introduction.demands.clone(),
+            received: introduction.received.clone(),
+        };
+        let bytes = wire::encode(&hello).map_err(|error| self.failed(error))?;
+        writer
+            .send(&[&bytes])
+            .await
+            .map_err(|error| self.failed(error))?;
+        writer.flush().await.map_err(|error| self.failed(error))?;
+        let Handshake::Welcome { proof } = self.read_handshake(&mut reader).await? else {
+            return Err(self.failed("expected the switch's welcome"));
+        };
+        let out = Arc::new(Outbound::new());
+        if let Some(secret) = &self.secret {
+            if proof != transcript.switch_proof(secret) {
+                return Err(self.failed("the switch did not prove it knows the secret"));
+            }
+            let (up, down) = transcript.session_keys(secret);
+            out.authenticate(up);
+            reader.decoder.authenticate(down);
+        }
+        let socket = writer.into_inner();
+        tokio::spawn({
+            let out = out.clone();
+            async move {
+                if let Err(error) = out.write_to(socket).await {
+                    tracing::debug!(%error, "switch connection: write failed");
+                }
+                out.close();
+            }
+        });
+        Ok(Session {
+            out,
+            incoming: Box::new(reader),
+        })
+    }
+}
+
+impl Incoming for FrameReader<OwnedReadHalf> {
+    fn next(&mut self) -> BoxFuture<'_, Result<Option<&[u8]>, FrameError>> {
+        Box::pin(self.read())
+    }
+
+    fn has_more(&self) -> bool {
+        self.has_buffered()
+    }
+}

@@ -1,0 +1,151 @@
+//! A8 routing across a switch: shared events cross only to routers that demand them, and
+//! requests solved on another router are answered back (`ask`, `gather`, `send` with
+//! `#[solve(res)]`). The switch runs in this process, as the library.
+
+use std::time::Duration;
+
+use edri::prelude::*;
+use edri::switch::{RunningSwitch, Switch};
+use tokio::sync::mpsc;
+
+#[event(notification, shared)]
+pub struct Numbered {
+    pub n: u64,
+}
+
+/// Shared, but nobody on the other side subscribes to it.
+#[event(notification, shared)]
+pub struct Unwanted {
+    pub n: u64,
+}
+
+/// Not shared: it never leaves its router.
+#[event(notification)]
+pub struct LocalOnly {
+    pub n: u64,
+}
+
+#[event(request, shared)]
+pub struct Square {
+    pub value: u64,
+    #[response]
+    pub squared: u64,
+    #[response]
+    pub router: String,
+}
+
+/// Subscribes on router B: records what crosses, and squares.
+pub struct Receiver {
+    router: &'static str,
+    seen: mpsc::UnboundedSender<String>,
+}
+
+#[manager]
+impl Receiver {
+    #[solve(req)]
+    async fn numbered(&mut self, event: Numbered) {
+        let _ = self.seen.send(format!("numbered {}", event.n));
+    }
+
+    #[solve(req)]
+    async fn local_only(&mut self, event: LocalOnly) {
+        let _ = self.seen.send(format!("local {}", event.n));
+    }
+
+    #[solve(req)]
+    async fn square(&mut self, event: Square) -> SquareResponse {
+        SquareResponse {
+            squared: event.value * event.value,
+            router: self.router.to_owned(),
+        }
+    }
+}
+
+/// Lives on router A: sends a `Square` and takes its answer in `#[solve(res)]`.
+pub struct Asker {
+    answers: mpsc::UnboundedSender<(u64, String)>,
+}
+
+#[event(notification)]
+pub struct AskNow {
+    pub value: u64,
+}
+
+#[manager]
+impl Asker {
+    #[solve(req)]
+    async fn ask_now(&mut self, event: AskNow, ctx: &Context) {
+        ctx.send(Square { value: event.value }).await;
+    }
+
+    #[solve(res)]
+    async fn squared(&mut self, _event: Square, answer: Result<SquareResponse, Failure>) {
+        let answer = answer.unwrap();
+        let _ = self.answers.send((answer.squared, answer.router));
+    }
+
+    #[solve(req)]
+    async fn unwanted(&mut self, _event: Unwanted) {}
+}
+
+async fn switch() -> RunningSwitch {
+    Switch::new("127.0.0.1:0").start().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_events_and_answers_cross_between_routers() {
+    let switch = switch().await;
+    let (seen, mut received) = mpsc::unbounded_channel();
+    let (answers, mut answered) = mpsc::unbounded_channel();
+    let b = Edri::new()
+        .connect_switch(switch.addr().to_string())
+        .router_id("b")
+        .manager(Receiver { router: "b", seen })
+        .start()
+        .await
+        .unwrap();
+    let a = Edri::new()
+        .connect_switch(switch.addr().to_string())
+        .router_id("a")
+        .manager(Asker { answers })
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(a.router_id().as_deref(), Some("a"));
+    a.remote_subscriber::<Numbered>().await;
+    a.remote_subscriber::<Square>().await;
+
+    a.notify(LocalOnly { n: 0 }).await.unwrap();
+    for n in 1..=100 {
+        a.notify(Numbered { n }).await.unwrap();
+    }
+    for n in 1..=100 {
+        assert_eq!(received.recv().await.unwrap(), format!("numbered {n}"));
+    }
+
+    let answer = a.ask(Square { value: 7 }).await.unwrap();
+    assert_eq!((answer.squared, answer.router.as_str()), (49, "b"));
+
+    let all = a
+        .gather(Square { value: 3 }, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0].as_ref().unwrap().squared, 9);
+
+    a.notify(AskNow { value: 12 }).await.unwrap();
+    assert_eq!(answered.recv().await.unwrap(), (144, "b".to_owned()));
+
+    // B subscribes to nothing `Unwanted`: A sends it nowhere, so nothing is owed.
+    a.notify(Unwanted { n: 1 }).await.unwrap();
+    let report = a.switch_report().unwrap();
+    let to_b = report.peers.iter().find(|peer| peer.router == "b").unwrap();
+    assert_eq!(to_b.next_seq, 100 + 3 + 1, "{report:?}");
+    assert_eq!(report.lost, 0);
+
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+    // `LocalOnly` never crossed.
+    assert!(received.try_recv().is_err());
+    switch.shutdown().await;
+}
