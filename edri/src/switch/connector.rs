@@ -18,7 +18,7 @@ use super::outbound::Outbound;
 use super::outbox::{Dropped, Outbox};
 use super::report::{Gap, PeerReport, SwitchReport};
 use super::spool::Spool;
-use super::transport::{Introduction, Session, Transport};
+use super::transport::{ConnectError, Introduction, Session, Transport};
 use super::SwitchSettings;
 use crate::answer::{first_answer_erased, AnswerSender};
 use crate::event::{EventInfo, EventKind, Registry};
@@ -212,7 +212,15 @@ impl Connector {
                 }
                 Err(error) => {
                     failures += 1;
-                    if failures == 1 || failures % 50 == 0 {
+                    if matches!(error, ConnectError::Refused { .. }) {
+                        // Asking again at once will not change the answer; it would only
+                        // fill both logs.
+                        tracing::error!(
+                            attempts = failures,
+                            "switch: {error}; retrying in 5 to 10 s"
+                        );
+                        backoff.refused();
+                    } else if failures == 1 || failures % 50 == 0 {
                         tracing::warn!(attempts = failures, "switch: {error}; retrying");
                     } else {
                         tracing::debug!("switch: {error}; retrying");
@@ -1057,6 +1065,7 @@ struct Backoff {
 impl Backoff {
     const FIRST: Duration = Duration::from_millis(50);
     const MAX: Duration = Duration::from_millis(500);
+    const REFUSED: Duration = Duration::from_secs(10);
 
     fn new() -> Self {
         Self { next: Self::FIRST }
@@ -1066,9 +1075,14 @@ impl Backoff {
         self.next = Self::FIRST;
     }
 
+    /// The switch refused this router (a wrong secret): the next try waits longer.
+    fn refused(&mut self) {
+        self.next = Self::REFUSED;
+    }
+
     fn next(&mut self) -> Duration {
         let delay = self.next;
-        self.next = (self.next * 2).min(Self::MAX);
+        self.next = (self.next * 2).clamp(Self::FIRST, Self::MAX);
         let jitter = super::handshake::random_u64().unwrap_or(0) % 1000;
         // Between half and all of the delay.
         delay / 2 + delay * jitter as u32 / 2000

@@ -588,3 +588,72 @@ async fn relay(shared: &Shared, to: &str, from: &[u8], payload: &[u8]) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::switch::frame::{Decoded, FrameDecoder};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Says hello with `version` and `router`, and returns the switch's answer.
+    async fn answer_to_hello(version: u16, router: &str) -> Handshake {
+        let switch = Switch::new("127.0.0.1:0").start().await.unwrap();
+        let mut stream = TcpStream::connect(switch.addr()).await.unwrap();
+        let mut bytes = Vec::new();
+        let mut decoder = FrameDecoder::new(DEFAULT_MAX_FRAME);
+        let mut next = |bytes: &mut Vec<u8>| -> Option<Handshake> {
+            match decoder.decode(bytes).unwrap() {
+                Decoded::Frame { body, used } => {
+                    let message = wire::decode(&bytes[body]).unwrap();
+                    bytes.drain(..used);
+                    Some(message)
+                }
+                Decoded::Incomplete { .. } => None,
+            }
+        };
+        let mut challenge = None;
+        while challenge.is_none() {
+            assert!(stream.read_buf(&mut bytes).await.unwrap() > 0);
+            challenge = next(&mut bytes);
+        }
+        let hello = wire::encode(&Handshake::Hello {
+            version,
+            router: router.to_owned(),
+            epoch: 1,
+            nonce: [0; 32],
+            proof: [0; 32],
+            demands: Vec::new(),
+            received: Vec::new(),
+        })
+        .unwrap();
+        let mut frame = (hello.len() as u32).to_be_bytes().to_vec();
+        frame.extend_from_slice(&hello);
+        stream.write_all(&frame).await.unwrap();
+        loop {
+            if let Some(answer) = next(&mut bytes) {
+                assert!(switch.routers().is_empty());
+                switch.shutdown().await;
+                return answer;
+            }
+            assert!(stream.read_buf(&mut bytes).await.unwrap() > 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unknown_protocol_version_is_refused_with_the_reason() {
+        let Handshake::Refused { reason } = answer_to_hello(VERSION + 1, "a").await else {
+            panic!("not refused")
+        };
+        let expected = format!("protocol version {} is not supported", VERSION + 1);
+        assert!(reason.contains(&expected), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn a_bad_router_id_is_refused_with_the_reason() {
+        let Handshake::Refused { reason } = answer_to_hello(VERSION, "no spaces, please").await
+        else {
+            panic!("not refused")
+        };
+        assert!(reason.contains("a router id is"), "{reason}");
+    }
+}
