@@ -88,6 +88,41 @@ impl Asker {
     async fn unwanted(&mut self, _event: Unwanted) {}
 }
 
+/// Asks a worker of each kind to send a shared notification.
+#[event(request)]
+pub struct SendFromWorker {
+    pub n: u64,
+}
+
+/// Lives on router A: its workers send `Numbered` into the system.
+#[derive(Default)]
+pub struct Workers;
+
+#[manager]
+impl Workers {
+    #[solve(req, mode = "thread")]
+    fn from_thread(event: SendFromWorker, worker: &mut Worker) {
+        worker.send(Numbered { n: event.n }).unwrap();
+    }
+}
+
+#[derive(Default)]
+pub struct ProcessWorkers;
+
+/// Asks a process worker to send a shared notification.
+#[event(request)]
+pub struct SendFromProcess {
+    pub n: u64,
+}
+
+#[manager]
+impl ProcessWorkers {
+    #[solve(req, mode = "process")]
+    fn from_process(event: SendFromProcess, worker: &mut Worker) {
+        worker.send(Numbered { n: event.n }).unwrap();
+    }
+}
+
 async fn switch() -> RunningSwitch {
     Switch::new("127.0.0.1:0").start().await.unwrap()
 }
@@ -108,6 +143,8 @@ async fn shared_events_and_answers_cross_between_routers() {
         .connect_switch(switch.addr().to_string())
         .router_id("a")
         .manager(Asker { answers })
+        .manager(Workers)
+        .manager(ProcessWorkers)
         .start()
         .await
         .unwrap();
@@ -122,6 +159,12 @@ async fn shared_events_and_answers_cross_between_routers() {
     for n in 1..=100 {
         assert_eq!(received.recv().await.unwrap(), format!("numbered {n}"));
     }
+
+    // From a thread worker and a process worker, through A's router, to B.
+    a.ask(SendFromWorker { n: 101 }).await.unwrap();
+    assert_eq!(received.recv().await.unwrap(), "numbered 101");
+    a.ask(SendFromProcess { n: 102 }).await.unwrap();
+    assert_eq!(received.recv().await.unwrap(), "numbered 102");
 
     let answer = a.ask(Square { value: 7 }).await.unwrap();
     assert_eq!((answer.squared, answer.router.as_str()), (49, "b"));
@@ -140,7 +183,7 @@ async fn shared_events_and_answers_cross_between_routers() {
     a.notify(Unwanted { n: 1 }).await.unwrap();
     let report = a.switch_report().unwrap();
     let to_b = report.peers.iter().find(|peer| peer.router == "b").unwrap();
-    assert_eq!(to_b.next_seq, 100 + 3 + 1, "{report:?}");
+    assert_eq!(to_b.next_seq, 102 + 3 + 1, "{report:?}");
     assert_eq!(report.lost, 0);
 
     a.shutdown().await.unwrap();
