@@ -3,6 +3,7 @@
 //! ```text
 //! edri-switch --listen 127.0.0.1:8899 --status 127.0.0.1:8898
 //! EDRI_SWITCH_TOKEN=... edri-switch --listen 0.0.0.0:8899
+//! EDRI_SWITCH_TOKEN=... edri-switch --listen 0.0.0.0:8899 --tls-cert chain.pem --tls-key key.pem
 //! ```
 
 use std::path::PathBuf;
@@ -25,6 +26,12 @@ struct Args {
     /// Wins over EDRI_SWITCH_TOKEN.
     #[arg(long, env = "EDRI_SWITCH_TOKEN_FILE")]
     token_file: Option<PathBuf>,
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "EDRI_SWITCH_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) for --tls-cert.
+    #[arg(long, env = "EDRI_SWITCH_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// The largest frame body accepted, in bytes.
     #[arg(long, default_value_t = edri::switch::DEFAULT_MAX_FRAME)]
     max_frame: usize,
@@ -56,6 +63,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     for secret in secrets {
         switch = switch.secret(secret);
+    }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        switch = switch.tls(cert, key);
     }
     if let Some(status) = &args.status {
         switch = switch.status(status);

@@ -19,6 +19,7 @@ mod report;
 mod server;
 mod spool;
 mod status;
+mod tls;
 mod transport;
 
 pub(crate) use connector::Connector;
@@ -28,6 +29,7 @@ pub(crate) use message::valid_router_id;
 pub use report::{Gap, PeerReport, SwitchReport};
 pub use server::{RunningSwitch, Switch};
 pub use spool::SpoolError;
+pub use tls::TlsError;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -69,6 +71,9 @@ pub enum SwitchError {
     /// A secret was refused.
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// TLS could not be set up.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     /// The spool could not be opened.
     #[error(transparent)]
     Spool(#[from] SpoolError),
@@ -102,6 +107,8 @@ pub(crate) struct SwitchSettings {
     pub(crate) window: usize,
     pub(crate) spool: Option<PathBuf>,
     pub(crate) max_frame: usize,
+    /// The certificates trusted for a TLS switch (PEM); `None`: plain TCP.
+    pub(crate) tls_ca: Option<PathBuf>,
 }
 
 impl Default for SwitchSettings {
@@ -115,6 +122,7 @@ impl Default for SwitchSettings {
             window: DEFAULT_WINDOW,
             spool: None,
             max_frame: DEFAULT_MAX_FRAME,
+            tls_ca: None,
         }
     }
 }
@@ -168,6 +176,9 @@ impl SwitchSettings {
         }
         if let Some(path) = lookup("EDRI_SWITCH_SPOOL").filter(|path| !path.is_empty()) {
             self.spool = Some(PathBuf::from(path));
+        }
+        if let Some(path) = lookup("EDRI_SWITCH_TLS_CA").filter(|path| !path.is_empty()) {
+            self.tls_ca = Some(PathBuf::from(path));
         }
         Ok(())
     }
@@ -242,6 +253,10 @@ pub(crate) async fn join(
         addr: addr.clone(),
         secret: settings.secret.clone(),
         max_frame: settings.max_frame,
+        tls: match &settings.tls_ca {
+            Some(ca) => Some(tls::connector(ca, &addr)?),
+            None => None,
+        },
     };
     let describe = transport.describe();
     let connector = Connector::new(router, registry, settings, describe, spool, id, epoch);

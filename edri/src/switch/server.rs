@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -15,6 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 use super::frame::{FrameError, FrameReader, FrameWriter, DEFAULT_MAX_FRAME};
 use super::handshake::{nonce, Secret, Transcript};
@@ -50,6 +52,7 @@ pub struct Switch {
     secrets: Vec<Secret>,
     max_frame: usize,
     idle_timeout: Duration,
+    tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl Switch {
@@ -62,7 +65,16 @@ impl Switch {
             secrets: Vec::new(),
             max_frame: DEFAULT_MAX_FRAME,
             idle_timeout: super::DEFAULT_IDLE_TIMEOUT,
+            tls: None,
         }
+    }
+
+    /// Serves TLS with the certificate chain in `cert` and the private key in `key` (both
+    /// PEM). Routers then join with [`Edri::switch_tls`](crate::Edri::switch_tls). TLS does
+    /// not replace the [secret](Self::secret): that is what proves who a router is.
+    pub fn tls(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.tls = Some((cert.into(), key.into()));
+        self
     }
 
     /// Requires routers to prove they know `secret`, and authenticates every frame with keys
@@ -97,6 +109,10 @@ impl Switch {
         if self.secrets.is_empty() {
             super::require_loopback(&self.listen).await?;
         }
+        let tls = match &self.tls {
+            Some((cert, key)) => Some(super::tls::acceptor(cert, key)?),
+            None => None,
+        };
         let listener =
             TcpListener::bind(&self.listen)
                 .await
@@ -114,6 +130,7 @@ impl Switch {
             vitals: Vitals::default(),
             started: Instant::now(),
             next_connection: AtomicU64::new(1),
+            tls,
         });
         let status_addr = match &self.status {
             Some(status_addr) => {
@@ -122,7 +139,8 @@ impl Switch {
             None => None,
         };
         let authenticated = !shared.secrets.is_empty();
-        tracing::info!(%addr, authenticated, "edri switch listening");
+        let tls = shared.tls.is_some();
+        tracing::info!(%addr, authenticated, tls, "edri switch listening");
         if !authenticated {
             tracing::warn!("no secret: routers are not authenticated (loopback only)");
         }
@@ -211,6 +229,7 @@ pub(crate) struct Shared {
     pub(crate) vitals: Vitals,
     pub(crate) started: Instant,
     next_connection: AtomicU64,
+    tls: Option<TlsAcceptor>,
 }
 
 impl Connected {
@@ -278,7 +297,32 @@ async fn accept_loop(
 
 async fn serve_connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
-    let (read, write) = stream.into_split();
+    let Some(acceptor) = shared.tls.clone() else {
+        let (read, write) = stream.into_split();
+        return serve_router(shared, read, write, peer).await;
+    };
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => {
+            let (read, write) = tokio::io::split(stream);
+            serve_router(shared, read, write, peer).await
+        }
+        Ok(Err(error)) => {
+            shared.vitals.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%peer, "switch: refused a connection: TLS handshake failed: {error}");
+        }
+        Err(_) => {
+            shared.vitals.refused.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(%peer, "switch: refused a connection: no TLS handshake within 10 s");
+        }
+    }
+}
+
+/// Serves one router's connection, from the handshake to its end.
+async fn serve_router<R, W>(shared: Arc<Shared>, read: R, write: W, peer: SocketAddr)
+where
+    R: AsyncRead + Unpin + Send,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let mut reader = FrameReader::new(read, shared.max_frame);
     let mut writer = FrameWriter::new(write);
     let handshake = tokio::time::timeout(

@@ -10,8 +10,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::tcp::OwnedReadHalf;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 
 use super::frame::{FrameError, FrameReader, FrameWriter};
 use super::handshake::{nonce, Secret, Transcript};
@@ -78,6 +80,8 @@ pub(crate) struct TcpTransport {
     pub(crate) addr: String,
     pub(crate) secret: Option<Secret>,
     pub(crate) max_frame: usize,
+    /// TLS, and the name the switch's certificate must carry.
+    pub(crate) tls: Option<(TlsConnector, ServerName<'static>)>,
 }
 
 /// How long the handshake may take.
@@ -96,14 +100,33 @@ impl Transport for TcpTransport {
                 }
             })?;
             let _ = stream.set_nodelay(true);
-            tokio::time::timeout(HANDSHAKE_TIMEOUT, self.handshake(stream, introduction))
+            let session = async {
+                match &self.tls {
+                    None => {
+                        let (read, write) = stream.into_split();
+                        self.handshake(read, write, introduction).await
+                    }
+                    Some((connector, name)) => {
+                        let stream = connector
+                            .connect(name.clone(), stream)
+                            .await
+                            .map_err(|error| self.failed(format!("TLS: {error}")))?;
+                        let (read, write) = tokio::io::split(stream);
+                        self.handshake(read, write, introduction).await
+                    }
+                }
+            };
+            tokio::time::timeout(HANDSHAKE_TIMEOUT, session)
                 .await
                 .unwrap_or_else(|_| Err(self.failed("no answer within 10 s")))
         })
     }
 
     fn describe(&self) -> String {
-        self.addr.clone()
+        match self.tls {
+            Some(_) => format!("{} (TLS)", self.addr),
+            None => self.addr.clone(),
+        }
     }
 }
 
@@ -115,9 +138,9 @@ impl TcpTransport {
         }
     }
 
-    async fn read_handshake(
+    async fn read_handshake<R: AsyncRead + Unpin>(
         &self,
-        reader: &mut FrameReader<OwnedReadHalf>,
+        reader: &mut FrameReader<R>,
     ) -> Result<Handshake, ConnectError> {
         let body = reader
             .read()
@@ -134,12 +157,16 @@ impl TcpTransport {
         Ok(message)
     }
 
-    async fn handshake(
+    async fn handshake<R, W>(
         &self,
-        stream: TcpStream,
+        read: R,
+        write: W,
         introduction: &Introduction,
-    ) -> Result<Session, ConnectError> {
-        let (read, write) = stream.into_split();
+    ) -> Result<Session, ConnectError>
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
         let mut reader = FrameReader::new(read, self.max_frame);
         let mut writer = FrameWriter::new(write);
         let Handshake::Challenge {
@@ -216,7 +243,7 @@ impl TcpTransport {
     }
 }
 
-impl Incoming for FrameReader<OwnedReadHalf> {
+impl<R: AsyncRead + Unpin + Send> Incoming for FrameReader<R> {
     fn next(&mut self) -> BoxFuture<'_, Result<Option<&[u8]>, FrameError>> {
         Box::pin(self.read())
     }

@@ -198,6 +198,17 @@ impl Edri {
         })
     }
 
+    /// Joins the switch over TLS, trusting the certificates in the PEM file `ca`
+    /// (`EDRI_SWITCH_TLS_CA`); the switch's certificate must name the host of its address.
+    /// TLS encrypts the connection; the [secret](Self::switch_token) still authenticates.
+    pub fn switch_tls(self, ca: impl Into<std::path::PathBuf>) -> Self {
+        let ca = ca.into();
+        self.setting(move |config| {
+            config.switch.tls_ca = Some(ca);
+            Ok(())
+        })
+    }
+
     /// How long another router may be gone before what it is owed is reported lost, and how
     /// long a sender waits for room in a full window (`EDRI_SWITCH_SESSION_TIMEOUT`, 60 s).
     pub fn switch_session_timeout(self, timeout: std::time::Duration) -> Self {
