@@ -124,7 +124,11 @@ impl ProcessWorkers {
 }
 
 async fn switch() -> RunningSwitch {
-    Switch::new("127.0.0.1:0").start().await.unwrap()
+    Switch::new("127.0.0.1:0")
+        .status("127.0.0.1:0")
+        .start()
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,6 +189,34 @@ async fn shared_events_and_answers_cross_between_routers() {
     let to_b = report.peers.iter().find(|peer| peer.router == "b").unwrap();
     assert_eq!(to_b.next_seq, 102 + 3 + 1, "{report:?}");
     assert_eq!(report.lost, 0);
+
+    // Once B's acknowledgements reach A, they have passed the switch, which shows them.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while a.switch_report().unwrap().peers[0].unacknowledged > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "B acknowledged nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let status: serde_json::Value =
+        reqwest::get(format!("http://{}/status", switch.status_addr().unwrap()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let routers = status["routers"].as_array().unwrap();
+    let ids: Vec<&str> = routers.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["a", "b"], "{status:#}");
+    assert_eq!(
+        routers[1]["demands"],
+        serde_json::json!(["numbered", "square"])
+    );
+    assert_eq!(routers[1]["received"][0]["origin"], "a");
+    assert_eq!(routers[1]["received"][0]["seq"], 105, "{status:#}");
+    assert!(routers[1]["queue_depth_bytes"].is_u64());
+    assert!(status["vitals"]["frames_relayed"].as_u64().unwrap() >= 105 + 3);
 
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();

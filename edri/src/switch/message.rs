@@ -116,6 +116,12 @@ pub(crate) enum PeerHeader {
     Ack { mark: Mark },
 }
 
+impl PeerHeader {
+    /// The first byte of an encoded `Ack` (postcard writes the variant index first, and an
+    /// index below 128 is one byte); a test pins it.
+    pub(crate) const ACK_VARIANT: u8 = 3;
+}
+
 /// What a stream carries. The body after the header is the event, or the answer's response.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Item {
@@ -140,4 +146,30 @@ pub(crate) fn valid_router_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|byte| byte.is_ascii_alphanumeric() || b"-_.:".contains(&byte))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire;
+
+    #[test]
+    fn an_ack_starts_with_its_variant_byte_and_nothing_else_does() {
+        let mark = Mark { epoch: 7, seq: 9 };
+        let ack = wire::encode(&PeerHeader::Ack { mark }).unwrap();
+        assert_eq!(ack[0], PeerHeader::ACK_VARIANT);
+        for other in [
+            PeerHeader::Resume { mark: Some(mark) },
+            PeerHeader::Start { epoch: 7, first: 1 },
+            PeerHeader::Item {
+                epoch: 7,
+                seq: 9,
+                item: Item::Notify {
+                    event: "numbered".into(),
+                },
+            },
+        ] {
+            assert_ne!(wire::encode(&other).unwrap()[0], PeerHeader::ACK_VARIANT);
+        }
+    }
 }

@@ -20,7 +20,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::frame::{FrameError, FrameReader, FrameWriter, DEFAULT_MAX_FRAME};
 use super::handshake::{nonce, Secret, Transcript};
-use super::message::{valid_router_id, Down, Handshake, PeerInfo, Up, VERSION};
+use super::message::{valid_router_id, Down, Handshake, Mark, PeerHeader, PeerInfo, Up, VERSION};
 use super::outbound::Outbound;
 use super::status;
 use super::SwitchError;
@@ -219,6 +219,9 @@ pub(crate) struct Connected {
     pub(crate) since: Instant,
     pub(crate) frames_in: AtomicU64,
     pub(crate) frames_out: AtomicU64,
+    /// How far this router has taken each origin's stream: from its hello, then from the
+    /// acknowledgements it sends through the switch.
+    taken: Mutex<HashMap<String, Mark>>,
 }
 
 pub(crate) struct Shared {
@@ -240,6 +243,34 @@ impl Connected {
             .lock()
             .unwrap_or_else(|poison| poison.into_inner())
             .clone()
+    }
+
+    /// Each origin, and the last number this router acknowledged in its stream.
+    pub(crate) fn taken(&self) -> Vec<(String, Mark)> {
+        let taken = self
+            .taken
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let mut taken: Vec<_> = taken
+            .iter()
+            .map(|(origin, mark)| (origin.clone(), *mark))
+            .collect();
+        taken.sort_by(|a, b| a.0.cmp(&b.0));
+        taken
+    }
+
+    /// Notes an acknowledgement this router sends to `origin`. Only an `Ack` header is decoded
+    /// (its variant is the payload's first byte); items pass through untouched.
+    fn note_ack(&self, origin: &str, payload: &[u8]) {
+        if payload.first() != Some(&PeerHeader::ACK_VARIANT) {
+            return;
+        }
+        if let Ok((PeerHeader::Ack { mark }, _)) = wire::decode_prefix::<PeerHeader>(payload) {
+            self.taken
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner())
+                .insert(origin.to_owned(), mark);
+        }
     }
 
     fn set_demands(&self, demands: Vec<String>) {
@@ -359,6 +390,12 @@ where
         serial: shared.next_connection.fetch_add(1, Ordering::Relaxed),
         router: router.clone(),
         out: out.clone(),
+        taken: Mutex::new(
+            info.received
+                .iter()
+                .map(|position| (position.origin.clone(), position.mark))
+                .collect(),
+        ),
         info: Mutex::new(info),
         addr: peer,
         since: Instant::now(),
@@ -589,7 +626,10 @@ async fn relay_from<R: AsyncRead + Unpin>(
                     },
                 );
             }
-            Up::To { to } => relay(shared, &to, &from, payload).await,
+            Up::To { to } => {
+                connected.note_ack(&to, payload);
+                relay(shared, &to, &from, payload).await
+            }
         }
     }
 }

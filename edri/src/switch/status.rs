@@ -66,10 +66,10 @@ pub(crate) fn report(shared: &Shared) -> Value {
                 "queue_depth_bytes": router.out.buffered(),
                 "frames_in": router.frames_in.load(Ordering::Relaxed),
                 "frames_out": router.frames_out.load(Ordering::Relaxed),
-                "received": info.received.iter().map(|position| json!({
-                    "origin": position.origin,
-                    "epoch": position.mark.epoch,
-                    "seq": position.mark.seq,
+                "received": router.taken().into_iter().map(|(origin, mark)| json!({
+                    "origin": origin,
+                    "epoch": mark.epoch,
+                    "seq": mark.seq,
                 })).collect::<Vec<_>>(),
             })
         })
