@@ -224,3 +224,93 @@ async fn shared_events_and_answers_cross_between_routers() {
     assert!(received.try_recv().is_err());
     switch.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_router_shutting_down_delivers_what_it_sent_first() {
+    const COUNT: u64 = 200;
+    let switch = switch().await;
+    let (seen, mut received) = mpsc::unbounded_channel();
+    let b = Edri::new()
+        .connect_switch(switch.addr().to_string())
+        .router_id("b")
+        .manager(Receiver { router: "b", seen })
+        .start()
+        .await
+        .unwrap();
+    // Several rounds: what is still queued at shutdown, rather than in the stream, varies.
+    for round in 0..20 {
+        let a = Edri::new()
+            .connect_switch(switch.addr().to_string())
+            .router_id(format!("a{round}"))
+            .start()
+            .await
+            .unwrap();
+        a.remote_subscriber::<Numbered>().await;
+        for n in 1..=COUNT {
+            a.notify(Numbered { n }).await.unwrap();
+        }
+        a.shutdown().await.unwrap();
+        for n in 1..=COUNT {
+            let got = tokio::time::timeout(Duration::from_secs(10), received.recv())
+                .await
+                .unwrap_or_else(|_| panic!("round {round}: number {n} never came"));
+            assert_eq!(got.unwrap(), format!("numbered {n}"));
+        }
+    }
+    b.shutdown().await.unwrap();
+    switch.shutdown().await;
+}
+
+/// Larger than a switch frame may be.
+#[event(request, shared)]
+pub struct Huge {
+    pub text: String,
+}
+
+#[derive(Default)]
+pub struct HugeSolver;
+
+#[manager]
+impl HugeSolver {
+    #[solve(req)]
+    async fn huge(&mut self, _event: Huge) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_over_the_frame_limit_is_refused_and_blocks_nothing() {
+    let switch = switch().await;
+    let (seen, mut received) = mpsc::unbounded_channel();
+    let b = Edri::new()
+        .connect_switch(switch.addr().to_string())
+        .router_id("b")
+        .manager(Receiver { router: "b", seen })
+        .manager(HugeSolver)
+        .start()
+        .await
+        .unwrap();
+    let a = Edri::new()
+        .connect_switch(switch.addr().to_string())
+        .router_id("a")
+        .start()
+        .await
+        .unwrap();
+    a.remote_subscriber::<Huge>().await;
+    let huge = Huge {
+        text: "x".repeat(edri::switch::DEFAULT_MAX_FRAME + 1),
+    };
+    let failure = a.ask(huge).await.unwrap_err();
+    assert!(
+        failure
+            .to_string()
+            .contains("over the switch's frame limit"),
+        "{failure}"
+    );
+    assert_eq!(a.switch_report().unwrap().refused, 1);
+    // The stream goes on.
+    a.remote_subscriber::<Numbered>().await;
+    a.notify(Numbered { n: 1 }).await.unwrap();
+    assert_eq!(received.recv().await.unwrap(), "numbered 1");
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+    switch.shutdown().await;
+}

@@ -7,7 +7,7 @@
 
 use std::any::TypeId;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use tokio::sync::{watch, Notify};
 
 use super::message::{Down, Item, Mark, PeerHeader, PeerInfo, Position, Up};
 use super::outbound::Outbound;
-use super::outbox::{Dropped, Outbox};
+use super::outbox::{self, Dropped, Outbox};
 use super::report::{Gap, PeerReport, SwitchReport};
 use super::spool::Spool;
 use super::transport::{ConnectError, Introduction, Session, Transport};
@@ -28,6 +28,9 @@ use crate::{wire, Failure};
 
 /// How long unacknowledged items wait before they are sent again.
 const RESEND_AFTER: Duration = Duration::from_secs(2);
+/// Room for the headers around an event in a frame: router ids (64 bytes at most each), the
+/// event's name, sequence numbers.
+const FRAME_HEADROOM: usize = 1024;
 /// How often the connector looks at timers.
 const TICK: Duration = Duration::from_millis(100);
 /// How often this router tells the switch it is alive.
@@ -96,6 +99,8 @@ pub(crate) struct Connector {
     peers_changed: watch::Sender<u64>,
     counters: Counters,
     next_request: AtomicU64,
+    /// Deliveries a pump has taken from a peer's queue and not yet put in its outbox.
+    pumping: AtomicUsize,
     spool: Option<Spool>,
 }
 
@@ -128,6 +133,7 @@ impl Connector {
             peers_changed: watch::channel(0).0,
             counters: Counters::default(),
             next_request: AtomicU64::new(1),
+            pumping: AtomicUsize::new(0),
             spool,
             settings,
         })
@@ -692,12 +698,7 @@ impl Connector {
         let mut count = 0;
         link.send_many(|send| {
             for entry in peer.outbox.take_unsent() {
-                let header = PeerHeader::Item {
-                    epoch,
-                    seq: entry.seq,
-                    item: entry.item.clone(),
-                };
-                if let Ok(header) = wire::encode(&header) {
+                if let Some(header) = item_header(epoch, entry) {
                     send(&[&to, &header, &entry.body]);
                     count += 1;
                 }
@@ -710,37 +711,60 @@ impl Connector {
     async fn pump(self: Arc<Self>, router: Arc<str>, mut inbox: Inbox) {
         let mut batch = Vec::new();
         while let Some(first) = inbox.recv().await {
+            self.pumping.fetch_add(1, Ordering::SeqCst);
             batch.push(first);
             while batch.len() < 256 {
                 match inbox.try_recv() {
-                    Some(delivery) => batch.push(delivery),
+                    Some(delivery) => {
+                        self.pumping.fetch_add(1, Ordering::SeqCst);
+                        batch.push(delivery)
+                    }
                     None => break,
                 }
             }
+            let taken = batch.len();
             let items: Vec<_> = batch
                 .drain(..)
                 .filter_map(|delivery| self.outgoing(&router, delivery))
                 .collect();
             self.append(&router, items).await;
+            self.pumping.fetch_sub(taken, Ordering::SeqCst);
         }
     }
 
     /// The stream item for one delivery to another router.
     fn outgoing(&self, router: &Arc<str>, delivery: Delivery) -> Option<(Item, Arc<[u8]>)> {
         let info = self.registry.by_name(delivery.event_name)?;
-        let body = match (info.encode)(&*delivery.event) {
+        let refuse = |why: String, reply: Option<AnswerSender>| {
+            tracing::error!(
+                event = info.name,
+                peer = &**router,
+                "switch: not sent: {why}"
+            );
+            self.counters.refused.fetch_add(1, Ordering::Relaxed);
+            if let Some(reply) = reply {
+                reply.send(Err(Failure::internal(why)));
+            }
+            None
+        };
+        let body: Arc<[u8]> = match (info.encode)(&*delivery.event) {
             Ok(body) => Arc::from(body),
             Err(error) => {
-                tracing::error!(event = info.name, %error, "switch: cannot encode an event");
-                if let Some(reply) = delivery.reply {
-                    reply.send(Err(Failure::internal(format!(
-                        "cannot encode `{}` for the switch: {error}",
-                        info.name
-                    ))));
-                }
-                return None;
+                let why = format!("cannot encode `{}`: {error}", info.name);
+                return refuse(why, delivery.reply);
             }
         };
+        // Headers take a few dozen bytes; an event that cannot fit a frame would be refused
+        // by the switch again at every resend, and block its stream.
+        if body.len() + FRAME_HEADROOM > self.settings.max_frame {
+            let why = format!(
+                "`{}` is {} bytes encoded, over the switch's frame limit of {} bytes",
+                info.name,
+                body.len(),
+                self.settings.max_frame
+            );
+            return refuse(why, delivery.reply);
+        }
         let item = match delivery.reply {
             Some(reply) => {
                 let id = self.next_request.fetch_add(1, Ordering::Relaxed);
@@ -800,10 +824,13 @@ impl Connector {
             }
             if tokio::time::timeout_at(deadline, room).await.is_err() {
                 let mut state = self.lock();
-                let dropped = state
-                    .peers
-                    .get_mut(router)
-                    .and_then(|peer| peer.outbox.drop_all());
+                // The waiting items are numbered too, so that the reported gap counts them.
+                let dropped = state.peers.get_mut(router).and_then(|peer| {
+                    for (item, body) in items {
+                        peer.outbox.push(item, body);
+                    }
+                    peer.outbox.drop_all()
+                });
                 self.report_loss(
                     &mut state,
                     router,
@@ -811,13 +838,6 @@ impl Connector {
                     "its window stayed full for the session timeout",
                 );
                 self.fail_asked(&mut state, router);
-                for (item, _) in items {
-                    if let Item::Request { id, .. } = item {
-                        if let Some(asked) = state.asked.remove(&id) {
-                            asked.reply.send(Err(unreachable(router)));
-                        }
-                    }
-                }
                 return;
             }
         }
@@ -887,14 +907,16 @@ impl Connector {
             if let Some(link) = &link {
                 for (router, peer) in state.peers.iter_mut() {
                     if peer.present && peer.outbox.stalled(RESEND_AFTER) {
-                        let again = peer.outbox.rewind() as u64;
-                        let written = self.write_unsent(link, peer);
-                        self.counters.resent.fetch_add(written, Ordering::Relaxed);
-                        tracing::debug!(
-                            peer = &**router,
-                            again,
-                            "switch: acknowledgements are late: resending"
-                        );
+                        let to = peer.to_header.clone();
+                        if let Some(entry) = peer.outbox.probe() {
+                            write_entry(link, &to, self.epoch, entry);
+                            self.counters.resent.fetch_add(1, Ordering::Relaxed);
+                            tracing::debug!(
+                                peer = &**router,
+                                seq = entry.seq,
+                                "switch: acknowledgements are late: sending the first again"
+                            );
+                        }
                     }
                 }
             }
@@ -1008,10 +1030,45 @@ impl Connector {
 
     /// Whether every stream has been acknowledged (for a clean shutdown).
     pub(crate) fn drained(&self) -> bool {
+        self.pumping.load(Ordering::SeqCst) == 0
+            && self
+                .lock()
+                .peers
+                .values()
+                .all(|peer| !peer.present || (peer.outbox.len() == 0 && peer.mailbox.depth() == 0))
+    }
+
+    /// What other routers are still owed: each router, and how many items (queued and
+    /// unacknowledged).
+    pub(crate) fn owed(&self) -> Vec<(String, usize)> {
         self.lock()
             .peers
-            .values()
-            .all(|peer| !peer.present || peer.outbox.len() == 0)
+            .iter()
+            .map(|(router, peer)| (router.to_string(), peer.outbox.len() + peer.mailbox.depth()))
+            .filter(|(_, owed)| *owed > 0)
+            .collect()
+    }
+
+    /// Whether a spool keeps what is owed across a restart.
+    pub(crate) fn spooled(&self) -> bool {
+        self.spool.is_some()
+    }
+}
+
+/// The header of one stream item.
+fn item_header(epoch: u64, entry: &outbox::Entry) -> Option<Vec<u8>> {
+    let header = PeerHeader::Item {
+        epoch,
+        seq: entry.seq,
+        item: entry.item.clone(),
+    };
+    wire::encode(&header).ok()
+}
+
+/// Writes one stream item to the link.
+fn write_entry(link: &Outbound, to: &[u8], epoch: u64, entry: &outbox::Entry) {
+    if let Some(header) = item_header(epoch, entry) {
+        link.send(&[to, &header, &entry.body]);
     }
 }
 

@@ -199,6 +199,21 @@ impl Joined {
         while !self.connector.drained() && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
+        for (router, owed) in self.connector.owed() {
+            if self.connector.spooled() {
+                tracing::warn!(
+                    peer = router,
+                    owed,
+                    "switch: stopping with items not yet acknowledged; the spool keeps them for the next start"
+                );
+            } else {
+                tracing::error!(
+                    peer = router,
+                    owed,
+                    "switch: stopping with items not yet acknowledged: without a spool they are lost"
+                );
+            }
+        }
         self.stop.send_replace(true);
         let _ = self.task.await;
     }

@@ -77,6 +77,10 @@ impl Outbox {
     pub(crate) fn push(&mut self, item: Item, body: Arc<[u8]>) -> &Entry {
         let seq = self.next_seq;
         self.next_seq += 1;
+        if self.entries.is_empty() {
+            // Waiting for an acknowledgement starts now, not at the last one of a while ago.
+            self.last_progress = Instant::now();
+        }
         self.bytes += body.len();
         self.entries.push_back(Entry { seq, item, body });
         self.entries.back().expect("just pushed")
@@ -115,19 +119,14 @@ impl Outbox {
         first
     }
 
-    /// Sends everything unacknowledged again, from the first item.
-    pub(crate) fn rewind(&mut self) -> usize {
-        if self.cursor.is_none() {
-            return 0;
-        }
-        let first = self
-            .entries
-            .front()
-            .map_or(self.next_seq, |entry| entry.seq);
-        let resent = self.cursor.map_or(0, |cursor| (cursor - first) as usize);
-        self.cursor = Some(first);
+    /// The first unacknowledged item, to send again when acknowledgements are late. Only the
+    /// first: if the destination has it, it acknowledges again (its acknowledgement was lost);
+    /// if something before it is missing there, the destination asks to resume from its
+    /// position; if it is merely slow, one duplicate is all it costs.
+    pub(crate) fn probe(&mut self) -> Option<&Entry> {
+        self.cursor?;
         self.last_progress = Instant::now();
-        resent
+        self.entries.front()
     }
 
     /// The session ended: nothing more is sent until the destination resumes.
@@ -202,8 +201,8 @@ mod tests {
         assert_eq!(outbox.len(), 2);
         assert_eq!(unsent(&mut outbox), [4, 5]);
         outbox.ack(4);
-        assert_eq!(outbox.rewind(), 1);
-        assert_eq!(unsent(&mut outbox), [5]);
+        assert_eq!(outbox.probe().map(|entry| entry.seq), Some(5));
+        assert!(unsent(&mut outbox).is_empty());
     }
 
     #[test]
