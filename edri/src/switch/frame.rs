@@ -16,7 +16,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 pub(crate) const TAG_LEN: usize = 32;
 /// The length prefix.
 const PREFIX_LEN: usize = 4;
-/// The largest frame body unless configured otherwise (`EDRI_SWITCH_MAX_FRAME`).
+/// The largest frame body unless configured otherwise (`edri-switch --max-frame`,
+/// [`Switch::max_frame`](super::Switch::max_frame)).
 pub const DEFAULT_MAX_FRAME: usize = 16 * 1024 * 1024;
 
 /// Why a connection was closed while reading or writing frames.
@@ -114,6 +115,11 @@ impl FrameDecoder {
     pub(crate) fn authenticate(&mut self, key: FrameKey) {
         self.key = Some(key);
         self.number = 0;
+    }
+
+    /// Changes the largest body accepted from the next frame on.
+    pub(crate) fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
     }
 
     /// The most bytes one frame may take, prefix and tag included.

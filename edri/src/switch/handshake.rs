@@ -9,9 +9,10 @@
 
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 use super::frame::FrameKey;
+use super::message::Position;
 
 /// The shortest secret accepted: 32 bytes, as the original requires.
 pub const MIN_SECRET_LEN: usize = 32;
@@ -82,12 +83,21 @@ impl Secret {
     }
 }
 
-/// What both proofs cover.
+/// What both proofs cover: everything the hello says, so that nobody between a router and
+/// the switch can change its demands or positions without the proof failing.
 pub(crate) struct Transcript<'a> {
     pub(crate) switch_nonce: &'a [u8; 32],
     pub(crate) router_nonce: &'a [u8; 32],
     pub(crate) router: &'a str,
     pub(crate) epoch: u64,
+    /// [`hello_digest`] of the hello's demands and positions.
+    pub(crate) details: [u8; 32],
+}
+
+/// SHA-256 of a hello's demands and stream positions, as postcard encodes them.
+pub(crate) fn hello_digest(demands: &[String], received: &[Position]) -> [u8; 32] {
+    let encoded = crate::wire::encode(&(demands, received)).unwrap_or_default();
+    Sha256::digest(&encoded).into()
 }
 
 impl Transcript<'_> {
@@ -99,6 +109,7 @@ impl Transcript<'_> {
         mac.update(&(self.router.len() as u32).to_be_bytes());
         mac.update(self.router.as_bytes());
         mac.update(&self.epoch.to_be_bytes());
+        mac.update(&self.details);
         mac.finalize().into_bytes().into()
     }
 
@@ -171,12 +182,19 @@ mod tests {
             router_nonce: &[4; 32],
             router: "a",
             epoch: 9,
+            details: hello_digest(&["numbered".to_owned()], &[]),
         };
         let proof = transcript.router_proof(&right);
         let accepted = [wrong.clone(), right.clone()];
         assert!(transcript.check_router_proof(&accepted, &proof).is_some());
         assert!(transcript.check_router_proof(&[wrong], &proof).is_none());
         assert_ne!(proof, transcript.switch_proof(&right));
+        // A hello whose demands were changed on the way does not match its proof.
+        let altered = Transcript {
+            details: hello_digest(&["numbered".to_owned(), "secrets".to_owned()], &[]),
+            ..transcript
+        };
+        assert!(altered.check_router_proof(&accepted, &proof).is_none());
     }
 
     #[test]

@@ -256,9 +256,9 @@ pub(crate) async fn join(
             }
             (id, epoch)
         }
-        None => (fresh_id, fresh_epoch),
+        None => (fresh_id.clone(), fresh_epoch),
     };
-    if settings.router_id.is_none() && spool.is_none() {
+    if settings.router_id.is_none() && id == fresh_id {
         tracing::info!(
             router = id,
             "switch: no EDRI_ROUTER_ID: generated a router id"

@@ -129,7 +129,9 @@ impl Outbound {
             }
             if spare.is_empty() {
                 if self.is_closed() {
-                    return writer.flush().await;
+                    // A clean end: over TLS, `shutdown` sends close_notify.
+                    writer.flush().await?;
+                    return writer.shutdown().await;
                 }
                 woken.await;
                 continue;

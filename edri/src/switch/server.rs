@@ -19,13 +19,16 @@ use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use super::frame::{FrameError, FrameReader, FrameWriter, DEFAULT_MAX_FRAME};
-use super::handshake::{nonce, Secret, Transcript};
+use super::handshake::{hello_digest, nonce, Secret, Transcript};
 use super::message::{valid_router_id, Down, Handshake, Mark, PeerHeader, PeerInfo, Up, VERSION};
 use super::outbound::Outbound;
 use super::status;
 use super::SwitchError;
 use crate::wire;
 
+/// The largest frame before a router has completed the handshake: a hello with thousands of
+/// demands and stream positions fits.
+const HANDSHAKE_MAX_FRAME: usize = 1024 * 1024;
 /// How long a router has to complete the handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the switch tells each router it is alive.
@@ -354,7 +357,8 @@ where
     R: AsyncRead + Unpin + Send,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let mut reader = FrameReader::new(read, shared.max_frame);
+    // Until a router has proven who it is, it gets no more than a hello needs.
+    let mut reader = FrameReader::new(read, HANDSHAKE_MAX_FRAME.min(shared.max_frame));
     let mut writer = FrameWriter::new(write);
     let handshake = tokio::time::timeout(
         HANDSHAKE_TIMEOUT,
@@ -380,6 +384,7 @@ where
             return;
         }
     };
+    reader.decoder.set_limit(shared.max_frame);
     let out = Arc::new(Outbound::new());
     if let Some((up, down)) = keys {
         reader.decoder.authenticate(up);
@@ -492,6 +497,7 @@ where
         router_nonce: &router_nonce,
         router: &router,
         epoch,
+        details: hello_digest(&demands, &received),
     };
     let keys = if shared.secrets.is_empty() {
         send_handshake(writer, &Handshake::Welcome { proof: [0; 32] }).await?;

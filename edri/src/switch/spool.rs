@@ -2,7 +2,10 @@
 //! and its epoch, in a redb file, so that a router killed and restarted within the session
 //! timeout continues its streams where they were, and delivers each item exactly once.
 //!
-//! Appends are committed durably before the sender's `notify` returns; removals (after
+//! Items are committed durably, a batch at a time, when they enter a peer's stream: after the
+//! sender's `notify` has returned (it returns once the event is queued), before the item is
+//! sent. An item counts as kept from then on (a router's report shows how far: `next_seq`).
+//! Removals (after
 //! acknowledgements) are not synced, because an item removed again after a crash is merely
 //! sent again, and the receiver recognises it by its number.
 

@@ -43,6 +43,12 @@ pub(crate) async fn serve(
         }
     });
     tracing::info!(addr = %bound, "switch status at http://{bound}/status");
+    if !bound.ip().is_loopback() {
+        tracing::warn!(
+            addr = %bound,
+            "the status page is not authenticated and names every router: serve it on loopback or behind a proxy that checks who asks"
+        );
+    }
     Ok(bound)
 }
 

@@ -1,4 +1,4 @@
-//! TLS for the switch's connections (rustls, ring provider): the switch presents a certificate
+//! TLS for the switch's connections (rustls, aws-lc-rs provider): the switch presents a certificate
 //! chain, a router trusts the certificates in a CA file.
 //!
 //! TLS encrypts and proves the switch's identity; the shared secret still proves each

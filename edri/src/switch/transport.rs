@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::frame::{FrameError, FrameReader, FrameWriter};
-use super::handshake::{nonce, Secret, Transcript};
+use super::handshake::{hello_digest, nonce, Secret, Transcript};
 use super::message::{Handshake, Position, VERSION};
 use super::outbound::Outbound;
 use crate::wire;
@@ -185,9 +185,11 @@ impl TcpTransport {
         // A router without a secret still says hello to a switch that wants one: the switch
         // refuses it with a reason that both sides log.
         if !authenticated && self.secret.is_some() {
-            return Err(self.failed(
-                "the switch has no secret, but this router has one: refusing an unauthenticated switch",
-            ));
+            // Refused like a wrong secret: asking again soon would not change the answer.
+            return Err(ConnectError::Refused {
+                addr: self.addr.clone(),
+                reason: "the switch has no secret, but this router has one: refusing an unauthenticated switch".into(),
+            });
         }
         let router_nonce = nonce().map_err(|error| self.failed(error))?;
         let transcript = Transcript {
@@ -195,6 +197,7 @@ impl TcpTransport {
             router_nonce: &router_nonce,
             router: &introduction.router,
             epoch: introduction.epoch,
+            details: hello_digest(&introduction.demands, &introduction.received),
         };
         let hello = Handshake::Hello {
             version: VERSION,
