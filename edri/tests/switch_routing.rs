@@ -314,3 +314,49 @@ async fn an_event_over_the_frame_limit_is_refused_and_blocks_nothing() {
     b.shutdown().await.unwrap();
     switch.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_router_that_shuts_down_leaves_the_switch_at_once() {
+    let switch = switch().await;
+    let a = Edri::new()
+        .connect_switch(switch.addr().to_string())
+        .router_id("a")
+        .start()
+        .await
+        .unwrap();
+    let (seen, _received) = mpsc::unbounded_channel();
+    let b = Edri::new()
+        .connect_switch(switch.addr().to_string())
+        .router_id("b")
+        .manager(Receiver { router: "b", seen })
+        .start()
+        .await
+        .unwrap();
+    a.remote_subscriber::<Numbered>().await;
+    b.shutdown().await.unwrap();
+    // Well before the switch's 10 s idle timeout could evict it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while switch.routers().contains(&"b".to_owned()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "b is still on the switch"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // And A learns it, so nothing more is sent its way.
+    while a
+        .switch_report()
+        .unwrap()
+        .peers
+        .iter()
+        .any(|peer| peer.present)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "A still counts b present"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    a.shutdown().await.unwrap();
+    switch.shutdown().await;
+}

@@ -52,6 +52,15 @@ pub(crate) struct Session {
     pub(crate) incoming: Box<dyn Incoming>,
 }
 
+impl Drop for Session {
+    /// The session is over (the connector stopped, or the connection failed): the writer
+    /// finishes and closes its side, so that the switch sees this router leave at once
+    /// rather than after its idle timeout.
+    fn drop(&mut self) {
+        self.out.close();
+    }
+}
+
 /// The receiving side of a session.
 pub(crate) trait Incoming: Send {
     /// The next message; `Ok(None)` when the session ended cleanly.
