@@ -34,7 +34,6 @@ const FRAME_HEADROOM: usize = 1024;
 /// How often the connector looks at timers.
 const TICK: Duration = Duration::from_millis(100);
 /// How often this router tells the switch it is alive.
-const HEARTBEAT: Duration = Duration::from_secs(1);
 /// The most items a router acknowledges at once.
 const ACK_EVERY: u64 = 256;
 
@@ -268,7 +267,7 @@ impl Connector {
     async fn serve(self: &Arc<Self>, mut session: Session) -> Result<(), SessionError> {
         let out = session.out.clone();
         self.lock().link = Some(out.clone());
-        let heartbeats = tokio::spawn(send_heartbeats(out.clone()));
+        let heartbeats = tokio::spawn(out.clone().heartbeats(Up::Heartbeat));
         let ended = self.read(&mut session).await;
         heartbeats.abort();
         out.close();
@@ -1087,19 +1086,6 @@ fn send_to(link: &Outbound, to: &str, header: &PeerHeader, body: &[u8]) {
         return;
     };
     link.send(&[&up, &header, body]);
-}
-
-async fn send_heartbeats(out: Arc<Outbound>) {
-    let Ok(heartbeat) = wire::encode(&Up::Heartbeat) else {
-        return;
-    };
-    let mut ticks = tokio::time::interval(HEARTBEAT);
-    loop {
-        ticks.tick().await;
-        if !out.send(&[&heartbeat]) {
-            return;
-        }
-    }
 }
 
 /// Why a session with the switch ended.

@@ -5,13 +5,16 @@
 //! small events leaves in a few large writes.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::Notify;
 
 use super::frame::{FrameEncoder, FrameKey};
+
+/// How often each side of a connection says it is alive.
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// How many bytes may wait for one connection before senders wait for room.
 pub(crate) const MAX_BUFFERED: usize = 32 * 1024 * 1024;
@@ -113,6 +116,21 @@ impl Outbound {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// Sends `message` every [`HEARTBEAT`] until the connection closes, so that the other
+    /// side can tell a quiet connection from a dead one.
+    pub(crate) async fn heartbeats(self: Arc<Self>, message: impl serde::Serialize) {
+        let Ok(heartbeat) = crate::wire::encode(&message) else {
+            return;
+        };
+        let mut ticks = tokio::time::interval(HEARTBEAT);
+        loop {
+            ticks.tick().await;
+            if !self.send(&[&heartbeat]) {
+                return;
+            }
+        }
     }
 
     /// Writes queued frames to `writer` until the connection is closed or the socket fails.

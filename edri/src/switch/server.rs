@@ -31,8 +31,6 @@ use crate::wire;
 const HANDSHAKE_MAX_FRAME: usize = 1024 * 1024;
 /// How long a router has to complete the handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often the switch tells each router it is alive.
-pub(crate) const HEARTBEAT: Duration = Duration::from_secs(1);
 /// How long a relayed frame waits for room in a slow router's buffer before it is dropped
 /// (its origin sends it again).
 const RELAY_PATIENCE: Duration = Duration::from_secs(1);
@@ -412,7 +410,7 @@ where
         let out = out.clone();
         async move { out.write_to(writer.into_inner()).await }
     });
-    let heartbeat_task = tokio::spawn(send_heartbeats(out.clone()));
+    let heartbeat_task = tokio::spawn(out.clone().heartbeats(Down::Heartbeat));
     let ended = relay_from(&shared, &connected, &mut reader).await;
     match &ended {
         Ok(()) => tracing::info!(%peer, router, "switch: router disconnected"),
@@ -577,19 +575,6 @@ fn leave(shared: &Shared, connected: &Arc<Connected>) {
     routers.remove(id);
     drop(routers);
     shared.broadcast(id, &Down::Left { router: id.clone() });
-}
-
-async fn send_heartbeats(out: Arc<Outbound>) {
-    let Ok(heartbeat) = wire::encode(&Down::Heartbeat) else {
-        return;
-    };
-    let mut ticks = tokio::time::interval(HEARTBEAT);
-    loop {
-        ticks.tick().await;
-        if !out.send(&[&heartbeat]) {
-            return;
-        }
-    }
 }
 
 /// Reads a router's frames and acts on them until the connection ends.
