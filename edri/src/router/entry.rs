@@ -93,9 +93,20 @@ impl Entry {
         event_name: &'static str,
         event: Arc<dyn Any + Send + Sync>,
     ) {
+        self.notify_erased_from(type_id, event_name, event, Origin::Local)
+            .await;
+    }
+
+    async fn notify_erased_from(
+        &self,
+        type_id: TypeId,
+        event_name: &'static str,
+        event: Arc<dyn Any + Send + Sync>,
+        from: Origin,
+    ) {
         self.count(type_id);
         self.router
-            .notify(type_id, event_name, event.into(), Origin::Local)
+            .notify(type_id, event_name, event.into(), from)
             .await;
     }
 
@@ -119,9 +130,20 @@ impl Entry {
         event_name: &'static str,
         event: Arc<dyn Any + Send + Sync>,
     ) -> Answers {
+        self.request_erased_from(type_id, event_name, event, Origin::Local)
+            .await
+    }
+
+    async fn request_erased_from(
+        &self,
+        type_id: TypeId,
+        event_name: &'static str,
+        event: Arc<dyn Any + Send + Sync>,
+        from: Origin,
+    ) -> Answers {
         self.count(type_id);
         self.router
-            .request(type_id, event_name, event.into(), Origin::Local)
+            .request(type_id, event_name, event.into(), from)
             .await
     }
 }
@@ -135,9 +157,7 @@ impl Entry {
         event_name: &'static str,
         event: Arc<dyn Any + Send + Sync>,
     ) {
-        self.count(type_id);
-        self.router
-            .notify(type_id, event_name, event.into(), Origin::Switch)
+        self.notify_erased_from(type_id, event_name, event, Origin::Switch)
             .await;
     }
 
@@ -148,9 +168,7 @@ impl Entry {
         event_name: &'static str,
         event: Arc<dyn Any + Send + Sync>,
     ) -> Answers {
-        self.count(type_id);
-        self.router
-            .request(type_id, event_name, event.into(), Origin::Switch)
+        self.request_erased_from(type_id, event_name, event, Origin::Switch)
             .await
     }
 }

@@ -239,13 +239,17 @@ impl Connector {
         }
     }
 
-    fn introduction(&self) -> Introduction {
-        let demands: Vec<String> = self
-            .router()
+    /// The shared events this router's own managers subscribe to, as announced.
+    fn local_demands(&self) -> Vec<String> {
+        self.router()
             .local_demands()
             .into_iter()
             .map(String::from)
-            .collect();
+            .collect()
+    }
+
+    fn introduction(&self) -> Introduction {
+        let demands = self.local_demands();
         let mut state = self.lock();
         state.announced = demands.clone();
         Introduction {
@@ -955,12 +959,7 @@ impl Connector {
                 changed = changes.changed() => if changed.is_err() { return },
                 _ = stop.wait_for(|stop| *stop) => return,
             }
-            let demands: Vec<String> = self
-                .router()
-                .local_demands()
-                .into_iter()
-                .map(String::from)
-                .collect();
+            let demands = self.local_demands();
             let mut state = self.lock();
             if state.announced == demands {
                 continue;
